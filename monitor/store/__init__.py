@@ -1,0 +1,47 @@
+"""The SQLite store: the only package that touches the database. Everything is a table."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from monitor.errors import StoreError
+from monitor.store.migrations import migrations
+
+BUSY_TIMEOUT_MS = 15000
+
+
+def open_db(path: Path | str, *, migrate: bool = True) -> Database:
+    """Opens (creating if needed) the database in WAL mode, applying pending migrations."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+        conn.execute(f"pragma busy_timeout = {BUSY_TIMEOUT_MS}")
+        db = Database(conn)
+        if migrate:
+            if db.journal_mode != "wal":
+                db.enable_wal()
+            conn.execute("pragma synchronous = normal")
+            migrations.apply(db)
+        conn.execute("pragma foreign_keys = on")
+    except (sqlite3.Error, OSError) as exc:
+        raise StoreError(f"cannot open database {path}: {exc}") from exc
+    return db
+
+
+def pending_migrations(db: Database) -> list[str]:
+    return [m.name for m in migrations.pending(db)]
+
+
+def get_setting(db: Database, key: str) -> str | None:
+    row = db.execute("select value from settings where key = ?", [key]).fetchone()
+    return row[0] if row else None
+
+
+def set_setting(db: Database, key: str, value: str) -> None:
+    with db.conn:
+        db.execute("insert into settings (key, value) values (?, ?) "
+                   "on conflict(key) do update set value = excluded.value", [key, value])
