@@ -91,10 +91,10 @@ def print_table(con: sqlite3.Connection, title: str, sql: str) -> None:
     rows = [[("" if v is None else str(v)) for v in row] for row in cursor.fetchall()]
     widths = [max(len(n), *(len(r[i]) for r in rows)) if rows else len(n) for i, n in enumerate(names)]
     print(f"\n-- {title}\n-- {sql}")
-    print("  ".join(n.ljust(w) for n, w in zip(names, widths)))
+    print("  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)))
     print("  ".join("-" * w for w in widths))
     for row in rows:
-        print("  ".join(v.ljust(w) for v, w in zip(row, widths)))
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
 
 
 def main() -> int:

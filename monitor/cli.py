@@ -145,7 +145,7 @@ def run(ctx: click.Context, once: bool) -> None:
     config = get_config(ctx)
     runtime = build_runtime(config)
     sync_sources(open_db(config.monitor.database), config.sources)
-    runtime.classifier  # load the model before the first poll: a broken model fails at start
+    _ = runtime.classifier  # load the model before the first poll: a broken model fails at start
     if not once:
         daemon.run(runtime)
         return
@@ -201,7 +201,7 @@ def classify(ctx: click.Context, text: str | None, input_path: str | None, outpu
         monitor classify --input statements.jsonl --output labeled.jsonl
     """
     from monitor.classify import load_classifier
-    from monitor.classify.batch import classify_jsonl, classification_dict
+    from monitor.classify.batch import classification_dict, classify_jsonl
 
     if (text is None) == (input_path is None):
         raise click.UsageError("give either TEXT or --input FILE")
@@ -273,7 +273,10 @@ def status(ctx: click.Context, window: str | None) -> None:
 
 @cli.group()
 def alerts() -> None:
-    """The outbox: list alerts, send a test message, retry failed ones."""
+    """The outbox: list alerts, send a test message, retry failed ones.
+
+    Example: monitor alerts list --status failed
+    """
 
 
 @alerts.command("list")
@@ -314,7 +317,8 @@ def alerts_test(ctx: click.Context, channel: str) -> None:
 
     runtime = build_runtime(get_config(ctx), need_sources=False)
     if channel not in runtime.channels:
-        raise click.ClickException(f"no enabled channel named {channel!r} (have: {', '.join(runtime.channels) or 'none'})")
+        have = ", ".join(runtime.channels) or "none"
+        raise click.ClickException(f"no enabled channel named {channel!r} (have: {have})")
     delivery = runtime.channels[channel].send(sample_alert(channel))
     if not delivery.ok:
         raise click.ClickException(f"test message to {channel!r} failed: {delivery.error}")

@@ -27,11 +27,16 @@ from monitor.config import Config
 from monitor.errors import SourceError
 from monitor.models import Alert, Delivery, StoredStatement
 from monitor.sources import POLLERS, PollContext
-from monitor.store import open_db, set_setting
-from monitor.store import outbox
+from monitor.store import open_db, outbox, set_setting
 from monitor.store.state import get_cursor, record_failure, record_success
-from monitor.store.statements import (item_hash, load_statements, pending_classification, previous_text,
-                                      save_classifications, save_statements)
+from monitor.store.statements import (
+    item_hash,
+    load_statements,
+    pending_classification,
+    previous_text,
+    save_classifications,
+    save_statements,
+)
 
 log = logging.getLogger("monitor")
 

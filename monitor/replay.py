@@ -154,7 +154,7 @@ def article_page(item: Item) -> bytes:
             "<script>window.analytics = {};</script></head><body>"
             "<nav><a href='/'>Home</a> | <a href='/news'>News</a> | <a href='/contact'>Contact</a></nav>"
             f"<main><article><h1>{escape(item.title)}</h1>{item.content_html}{source}</article></main>"
-            "<footer>Privacy policy · Accessibility · Site map</footer></body></html>").encode("utf-8")
+            "<footer>Privacy policy · Accessibility · Site map</footer></body></html>").encode()
 
 
 class Replay:

@@ -100,6 +100,7 @@ def format_report(items: Sequence[Scored]) -> str:
         lines.append(f"stance macro-F1 {r.macro_f1:.3f} | escalation F1 {r.escalation_f1:.3f} | "
                      f"topic micro-F1 {r.topic_micro_f1:.3f} | escalation ECE {r.ece:.3f}")
         lines.append("confusion (rows gold, columns predicted: " + ", ".join(STANCES) + ")")
-        lines += ["  " + f"{g:<15}" + " ".join(f"{v:>6}" for v in row) for g, row in zip(STANCES, r.confusion, strict=True)]
+        lines += ["  " + f"{g:<15}" + " ".join(f"{v:>6}" for v in row)
+                  for g, row in zip(STANCES, r.confusion, strict=True)]
         lines.append("")
     return "\n".join(lines)

@@ -16,7 +16,6 @@ class HFClassifier:
 
     def __init__(self, folder: Path, *, threshold: float = 0.5, batch_size: int = 16, device: str = "cpu",
                  threads: int = 0) -> None:
-        import torch
 
         from monitor.classify.encoder import Encoder
         from monitor.classify.heads import load_heads

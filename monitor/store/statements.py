@@ -55,7 +55,8 @@ def save_statements(db: Database, statements: Iterable[Statement], now: datetime
     return SaveResult(new=tuple(new), edited=tuple(edited))
 
 
-def _save_version(db: Database, statement_id: int, version: int, s: Statement, digest: str, seen_at: str | None) -> None:
+def _save_version(db: Database, statement_id: int, version: int, s: Statement, digest: str,
+                  seen_at: str | None) -> None:
     db.execute("insert into statement_versions (statement_id, version, title, text, content_hash, seen_at) "
                "values (?, ?, ?, ?, ?, ?)", [statement_id, version, s.title, s.text, digest, seen_at])
 

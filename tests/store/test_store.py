@@ -4,12 +4,11 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from monitor.config import SourceConfig
 from monitor.models import Classification, Cursor, Statement
-from monitor.store import open_db, pending_migrations
-from monitor.store import outbox
+from monitor.store import open_db, outbox, pending_migrations
 from monitor.store.state import get_cursor, record_failure, record_success, source_health, sync_sources
 from monitor.store.statements import pending_classification, save_classifications, save_statements
-from monitor.config import SourceConfig
 from tests.helpers import ROOT
 
 NOW = datetime(2025, 10, 24, 20, 0, tzinfo=UTC)
