@@ -21,12 +21,13 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_example_file_loads_with_every_key() -> None:
     config = load_config(ROOT / "config" / "monitor.example.toml", EXAMPLE_ENV)
     assert {s.kind for s in config.sources} == set(cfg.SOURCE_KINDS)
-    assert {c.kind for c in config.alerts.channels} == set(cfg.CHANNEL_KINDS) - {"webhook"}
+    assert {c.kind for c in config.alerts.channels} == set(cfg.CHANNEL_KINDS)
     assert config.alerts.rules[0].min_score == 0.6
 
 
 @pytest.mark.parametrize("cls", [cfg.MonitorSettings, cfg.HttpConfig, cfg.ClassifierConfig, cfg.DaemonConfig,
-                                 cfg.SourceConfig, cfg.ChannelConfig, cfg.RuleConfig, cfg.AlertsConfig])
+                                 cfg.SourceConfig, cfg.ChannelConfig, cfg.RuleConfig, cfg.AlertsConfig,
+                                 cfg.ServeConfig])
 def test_every_config_field_is_documented_in_the_example(cls: type) -> None:
     example = (ROOT / "config" / "monitor.example.toml").read_text(encoding="utf-8")
     keys = set(re.findall(r"^\s*([a-z_]+)\s*=", example, re.M)) | set(re.findall(r"\[([a-z_.]+)", example))
@@ -39,7 +40,8 @@ def test_every_config_field_is_documented_in_the_example(cls: type) -> None:
 
 def test_default_config_needs_no_credentials() -> None:
     config = load_config(ROOT / "config" / "monitor.toml", {})
-    assert config.sources and all(s.kind == "rss" for s in config.sources)
+    assert config.sources and all(s.enabled == (s.bearer_token is None) for s in config.sources)
+    assert {"rss", "html", "mastodon", "x", "federal_register"} <= {s.kind for s in config.sources}
     assert config.alerts.channels[0].kind == "console"
 
 

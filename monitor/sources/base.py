@@ -4,11 +4,12 @@ class of HTTP failure into a SourceError with its own clear message."""
 from __future__ import annotations
 
 import email.utils
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 
@@ -30,6 +31,8 @@ class PollContext:
     max_bytes: int = 10_000_000
     known: Callable[[str], str | None] = lambda external_id: None
     """Returns the stored item hash of an external id, or None for a statement never seen."""
+    recent: Callable[[], list[str]] = list
+    """External ids of the source's newest stored statements not marked deleted (for deletion checks)."""
 
 
 class Poller(Protocol):
@@ -63,15 +66,22 @@ def retry_after_seconds(response: httpx.Response, now: datetime | None = None) -
         except (TypeError, ValueError):
             return None
     for name in ("x-rate-limit-reset", "x-ratelimit-reset"):
-        reset = response.headers.get(name, "")
-        if reset.isdigit():
+        reset = response.headers.get(name, "").strip()
+        if reset.isdigit():  # X: Unix epoch seconds
             return max(0.0, int(reset) - now.timestamp())
+        if reset:  # Mastodon and Truth Social: an ISO 8601 time
+            try:
+                moment = datetime.fromisoformat(reset.replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+            return max(0.0, (moment - now).total_seconds())
     return None
 
 
 def fetch(ctx: PollContext, source: SourceConfig, url: str, *, headers: dict[str, str] | None = None,
-          params: dict[str, str] | None = None) -> httpx.Response:
-    """GET `url` for `source`; returns a 2xx or 304 response, raises SourceError otherwise."""
+          params: dict[str, str] | None = None, allow: tuple[int, ...] = ()) -> httpx.Response:
+    """GET `url` for `source`; returns a 2xx, 304 or `allow`ed response, raises SourceError otherwise."""
     if source.user_agent:
         headers = {**(headers or {}), "User-Agent": source.user_agent}
     try:
@@ -85,7 +95,7 @@ def fetch(ctx: PollContext, source: SourceConfig, url: str, *, headers: dict[str
     except httpx.HTTPError as exc:
         raise SourceUnavailableError(source.id, f"GET {url}: {type(exc).__name__}: {exc}") from exc
     status = response.status_code
-    if status == 304 or response.is_success:
+    if status == 304 or response.is_success or status in allow:
         return response
     if status in (403, 429, 503) and is_block_page(response.content):
         raise SourceChangedError(source.id, f"GET {url}: blocked by the site's bot protection (HTTP {status})")
@@ -110,3 +120,59 @@ def cursor_from(response: httpx.Response, previous: Cursor | None, position: str
 
 def not_modified(cursor: Cursor | None) -> PollResult:
     return PollResult(statements=(), cursor=cursor or Cursor(), not_modified=True)
+
+
+def fetch_json(ctx: PollContext, source: SourceConfig, url: str, *, headers: dict[str, str] | None = None,
+               params: dict[str, str] | None = None, what: str = "JSON") -> Any:
+    """GET `url` and decode its JSON body; a block page, HTML, an empty or cut-off body each raise
+    SourceChangedError with their own message."""
+    response = fetch(ctx, source, url, headers={"Accept": "application/json", **(headers or {})}, params=params)
+    return decode_json(source, response, what)
+
+
+def decode_json(source: SourceConfig, response: httpx.Response, what: str = "JSON") -> Any:
+    """The JSON of a 2xx response, with the failure classes told apart."""
+    body, content_type = response.content, response.headers.get("content-type", "")
+    where = f"GET {_shown(response)}"
+    if is_block_page(body):
+        raise SourceChangedError(source.id, f"{where}: blocked by the site's bot protection (challenge page, "
+                                 f"HTTP {response.status_code})")
+    if not body.strip():
+        raise SourceChangedError(source.id, f"{where}: empty response body where {what} was expected")
+    if "json" not in content_type.lower():
+        raise SourceChangedError(source.id, f"{where}: wrong content type {content_type or 'none'!r} "
+                                 f"where {what} was expected")
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise SourceChangedError(source.id, f"{where}: malformed or truncated JSON body ({exc})") from None
+
+
+def _shown(response: httpx.Response) -> str:
+    """The URL without its query string: short, and never carries credentials."""
+    return str(response.url.copy_with(query=None))
+
+
+def layout_changed(source: SourceConfig, url: str, detail: str) -> SourceChangedError:
+    """The page parsed but the expected elements are gone: the site changed its markup."""
+    return SourceChangedError(source.id, f"GET {url}: layout changed: {detail}; check the selectors")
+
+
+def load_position(cursor: Cursor | None) -> dict[str, Any]:
+    """The JSON state a poller keeps in Cursor.position; {} for none or a foreign value."""
+    if cursor is None or not cursor.position:
+        return {}
+    try:
+        value = json.loads(cursor.position)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def dump_position(state: dict[str, Any]) -> str:
+    return json.dumps(state, sort_keys=True, separators=(",", ":"))
+
+
+def id_order(value: str) -> tuple[int, str]:
+    """Sort key for platform ids (X, Mastodon, Telegram): numeric order for decimal strings."""
+    return len(value), value

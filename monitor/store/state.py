@@ -55,7 +55,9 @@ def record_failure(db: Database, source_id: str, error: str, now: datetime, inte
                               [source_id]).fetchone()[0] + 1
         wait = min(max_backoff, interval * 2 ** (failures - 1))
         if retry_after is not None:
-            wait = max(wait, min(retry_after, max_backoff))
+            # the server said when it will answer again (Retry-After, X's reset): asking sooner only
+            # burns the rate limit; a day at most, so a bogus header cannot park the source for good
+            wait = max(wait, min(retry_after, 86400.0))
         next_poll_at = now + timedelta(seconds=wait)
         db.execute("update source_state set last_poll_at = ?, last_error = ?, consecutive_failures = ?, "
                    "next_poll_at = ? where source_id = ?",
