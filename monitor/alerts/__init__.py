@@ -20,6 +20,7 @@ def build_channel(config: ChannelConfig, client: httpx.Client, stream: TextIO | 
     from monitor.alerts.console import ConsoleChannel
     from monitor.alerts.email import EmailChannel
     from monitor.alerts.slack import SlackChannel
+    from monitor.alerts.webhook import WebhookChannel
 
     if config.kind == "console":
         return ConsoleChannel(config.name, stream)
@@ -27,6 +28,12 @@ def build_channel(config: ChannelConfig, client: httpx.Client, stream: TextIO | 
         return SlackChannel(config, client)
     if config.kind == "email":
         return EmailChannel(config)
+    if config.kind == "webhook":
+        return WebhookChannel(config, client)
+    if config.kind == "apprise":
+        from monitor.alerts.apprise_channel import AppriseChannel  # imports apprise only when used
+
+        return AppriseChannel(config)
     raise ValueError(f"channel kind {config.kind!r} has no implementation")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import datetime, timedelta
 
 from monitor.config import RuleConfig
@@ -24,7 +26,51 @@ def matches(rule: RuleConfig, statement: StoredStatement) -> bool:
         return False
     if rule.actors and (statement.actor or "").casefold() not in {a.casefold() for a in rule.actors}:
         return False
-    return not (rule.sources and statement.source_id not in rule.sources)
+    if rule.sources and statement.source_id not in rule.sources:
+        return False
+    if rule.languages and _primary(statement.lang) not in {_primary(lang) for lang in rule.languages}:
+        return False
+    if rule.countries and (statement.country or "").upper() not in {c.upper() for c in rule.countries}:
+        return False
+    return not rule.keywords or has_keyword(rule.keywords, f"{statement.title or ''}\n{statement.text}")
+
+
+def wants(rule: RuleConfig, kind: str) -> bool:
+    """Whether the rule sends alerts of this kind (`new`, `edited`, `deleted`); all when `kinds` is unset."""
+    return not rule.kinds or kind in rule.kinds
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: "Sanción" and "SANCION" both fold to "sancion"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def has_keyword(keywords: tuple[str, ...], text: str) -> bool:
+    """True when a keyword starts a word of the text ("sancion" finds "sanciones" but not "presancion")."""
+    folded = fold(text)
+    return any(re.search(r"(?<!\w)" + re.escape(fold(k).strip()), folded) for k in keywords if k.strip())
+
+
+def _primary(lang: str | None) -> str:
+    return (lang or "").split("-")[0].split("_")[0].casefold()
+
+
+def in_cooldown(rule: RuleConfig, last_alert_at: datetime | None, now: datetime) -> bool:
+    """Whether the rule alerted on the same actor less than `cooldown` ago."""
+    return bool(rule.cooldown) and last_alert_at is not None and now - last_alert_at < timedelta(
+        seconds=rule.cooldown)
+
+
+def digest_period_end(rule: RuleConfig, now: datetime) -> datetime | None:
+    """When the digest that a match at `now` belongs to is due: the next full hour or midnight, UTC."""
+    if rule.digest is None:
+        return None
+    start = now.replace(minute=0, second=0, microsecond=0)
+    if rule.digest == "daily":
+        start = start.replace(hour=0)
+        return start + timedelta(days=1)
+    return start + timedelta(hours=1)
 
 
 def is_recent(statement: StoredStatement, now: datetime, max_age: float) -> bool:

@@ -126,10 +126,15 @@ class Desk:
         self.site.stop()
 
 
+RUNNING: list[Daemon] = []
+
+
 class Daemon:
-    """`python -m monitor run` as a subprocess, its output in files."""
+    """`python -m monitor run` as a subprocess, its output in files. A test that fails midway
+    leaves none behind: tests/e2e/conftest.py kills every one still running."""
 
     def __init__(self, config: Path, *args: str) -> None:
+        RUNNING.append(self)
         self.log = config.parent / f"daemon-{time.time_ns()}.log"
         self.out = open(self.log, "w")
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
