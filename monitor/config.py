@@ -46,7 +46,8 @@ class HttpConfig:
 @dataclass(frozen=True)
 class ClassifierConfig:
     model: str = "models/stance-topic"
-    escalation_threshold: float = 0.5
+    escalation_threshold: float | None = None
+    """None: the threshold chosen on the dev disputes when the model was trained (0.5 if it names none)."""
     batch_size: int = 16
     device: str = "cpu"
     threads: int = 0
@@ -59,6 +60,8 @@ class DaemonConfig:
     jitter: float = duration(5.0)
     max_backoff: float = duration(3600.0)
     workers: int = 4
+    rollup_interval: float = duration(300.0)
+    rollup_delay: float = duration(5.0)
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,14 @@ class ChannelConfig:
     from_addr: str | None = field(default=None, metadata={"key": "from"})
     to: tuple[str, ...] = ()
     timeout_seconds: float = 20.0
+    token: str | None = field(default=None, repr=False)
+    slack_channel: str | None = field(default=None, metadata={"key": "channel"})
+    api_base: str = "https://slack.com/api"
+    secret: str | None = field(default=None, repr=False)
+    urls: tuple[str, ...] = field(default=(), repr=False)
+
+
+ALERT_DIGESTS = ("hourly", "daily")
 
 
 @dataclass(frozen=True)
@@ -115,16 +126,75 @@ class RuleConfig:
     topics: tuple[str, ...] = ()
     actors: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    cooldown: float = duration(0.0)
+    digest: str | None = None
 
 
 @dataclass(frozen=True)
 class AlertsConfig:
     channels: tuple[ChannelConfig, ...] = ()
     rules: tuple[RuleConfig, ...] = ()
-    max_attempts: int = 6
+    max_attempts: int = 20
     backoff: float = duration(2.0)
     max_backoff: float = duration(900.0)
     max_age: float = duration(2 * 86400.0)
+    failing_after: int = 3
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """`monitor serve` (Datasette). Secrets are named by environment variable, never written here,
+    and read only when Datasette starts, so the daemon never needs them."""
+
+    host: str = "127.0.0.1"
+    port: int = 8001
+    metadata: str = "datasette/metadata.yml"
+    datasette: str = ""
+    analysts: Mapping[str, Any] | None = None
+    tokens: Mapping[str, Any] | None = None
+    secret_env: str = "DATASETTE_SECRET"
+    settings: Mapping[str, Any] | None = None
+
+
+MIN_TOKEN_LENGTH = 16
+
+
+def serve_environment(serve: ServeConfig, path: Path,
+                      environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The variables `monitor serve` hands to Datasette (password hashes, tokens, secret), checked:
+    every one set, hashes in Datasette's pbkdf2 form, tokens long enough to be unguessable."""
+    environ = os.environ if environ is None else environ
+    problems, found = [], {}
+    for kind, table in (("analysts", serve.analysts or {}), ("tokens", serve.tokens or {})):
+        for name, variable in table.items():
+            key = f"{path}: serve.{kind}.{name}"
+            if not isinstance(variable, str) or not _ENV_NAME.match(variable):
+                problems.append(f"{key}: expected the name of an environment variable (such as "
+                                f"ALICE_PASSWORD_HASH), not a value: secrets stay out of the file")
+            elif not environ.get(variable):
+                problems.append(f"{key}: environment variable {variable} is not set")
+            elif kind == "analysts" and not environ[variable].startswith("pbkdf2_sha256$"):
+                problems.append(f"{key}: {variable} is not a password hash (make one with "
+                                "`datasette hash-password`)")
+            elif kind == "tokens" and len(environ[variable]) < MIN_TOKEN_LENGTH:
+                problems.append(f"{key}: the token in {variable} is shorter than {MIN_TOKEN_LENGTH} characters")
+            else:
+                found[variable] = environ[variable]
+    if not serve.analysts and not serve.tokens:
+        problems.append(f"{path}: serve.analysts: no analyst and no token configured, so nobody could read "
+                        "anything; add at least one")
+    if problems:
+        raise ConfigError(problems)
+    if environ.get(serve.secret_env):
+        found[serve.secret_env] = environ[serve.secret_env]
+    return found
+
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -136,6 +206,7 @@ class Config:
     daemon: DaemonConfig = DaemonConfig()
     sources: tuple[SourceConfig, ...] = ()
     alerts: AlertsConfig = AlertsConfig()
+    serve: ServeConfig = ServeConfig()
 
     def source(self, source_id: str) -> SourceConfig:
         for source in self.sources:
@@ -158,8 +229,10 @@ SOURCE_KINDS: dict[str, tuple[set[str], set[str]]] = {
 SOURCE_COMMON = {"id", "kind", "actor", "country", "lang", "interval", "enabled", "backfill", "user_agent"}
 CHANNEL_KINDS: dict[str, tuple[set[str], set[str]]] = {
     "console": (set(), set()),
-    "slack": ({"webhook_url"}, {"timeout_seconds"}),
-    "webhook": ({"webhook_url"}, {"timeout_seconds"}),
+    # slack: webhook_url, or token + channel (checked in _channel_problems)
+    "slack": (set(), {"webhook_url", "token", "channel", "api_base", "timeout_seconds"}),
+    "webhook": ({"webhook_url", "secret"}, {"timeout_seconds"}),
+    "apprise": ({"urls"}, set()),
     "email": ({"host", "from", "to"},
               {"port", "starttls", "ssl", "username", "password", "timeout_seconds"}),
 }
@@ -297,15 +370,15 @@ def load_config(path: Path | str | None = None, environ: Mapping[str, str] | Non
 
 def _build_config(loader: _Loader, doc: dict[str, Any]) -> Config:
     for name in doc:
-        if name not in {"monitor", "http", "classifier", "daemon", "sources", "alerts"}:
+        if name not in {"monitor", "http", "classifier", "daemon", "sources", "alerts", "serve"}:
             loader.problem(name, "unknown section" + _suggest(name, {"monitor", "http", "classifier",
-                                                                       "daemon", "sources", "alerts"}))
+                                                                       "daemon", "sources", "alerts", "serve"}))
     if "monitor" not in doc:
         loader.problem("monitor", "required section is missing (it needs at least database = ...)")
     monitor = loader.build(MonitorSettings, loader.resolve(doc.get("monitor", {}), "monitor"), "monitor")
     sections = {name: loader.build(cls, loader.resolve(doc.get(name, {}), name), name)
                 for name, cls in (("http", HttpConfig), ("classifier", ClassifierConfig),
-                                  ("daemon", DaemonConfig))}
+                                  ("daemon", DaemonConfig), ("serve", ServeConfig))}
     sources = _build_sources(loader, doc.get("sources", []))
     alerts = _build_alerts(loader, doc.get("alerts", {}))
     if loader.problems:
@@ -359,6 +432,8 @@ def _build_alerts(loader: _Loader, doc: Any) -> AlertsConfig | None:
             loader.problem(f"{key}.kind", f"unknown kind {kind!r} (one of {', '.join(CHANNEL_KINDS)})")
             continue
         required, optional = CHANNEL_KINDS[kind]
+        for problem in _channel_problems(kind, table, required):
+            loader.problem(key, problem)
         built = loader.build(ChannelConfig, _resolve_unless_disabled(loader, table, key), key,
                              allowed={"kind", "enabled"} | required | optional, name=name)
         if built is not None:
@@ -375,7 +450,28 @@ def _build_alerts(loader: _Loader, doc: Any) -> AlertsConfig | None:
         for channel in rule.channels:
             if channel not in names and channel not in (channels_doc or {}):
                 loader.problem(f"{key}.channels", f"no channel named {channel!r} in [alerts.channels]")
+        for problem in _rule_problems(rule):
+            loader.problem(key, problem)
         rules.append(rule)
     settings = loader.build(AlertsConfig, loader.resolve(rest, "alerts"), "alerts",
                             channels=tuple(channels), rules=tuple(rules))
     return settings
+
+
+def _channel_problems(kind: str, table: dict[str, Any], required: set[str]) -> list[str]:
+    """Keys a channel of this kind needs, beyond what the type checks catch."""
+    problems = [f"{name}: required for kind {kind!r}" for name in sorted(required - set(table))]
+    if kind == "slack" and "webhook_url" not in table and not {"token", "channel"} <= set(table):
+        problems.append("slack needs webhook_url (an incoming webhook) or token and channel (a bot token "
+                        "for chat.postMessage)")
+    return problems
+
+
+def _rule_problems(rule: RuleConfig) -> list[str]:
+    from monitor.models import ALERT_KINDS
+
+    problems = [f"kinds: unknown kind {k!r} (one of {', '.join(ALERT_KINDS)})"
+                for k in rule.kinds if k not in ALERT_KINDS]
+    if rule.digest is not None and rule.digest not in ALERT_DIGESTS:
+        problems.append(f"digest: expected one of {', '.join(ALERT_DIGESTS)}, got {rule.digest!r}")
+    return problems

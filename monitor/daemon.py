@@ -24,7 +24,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from monitor.pipeline import Runtime, classify_pending, poll_source, send_pending_alerts
+from monitor.pipeline import Runtime, classify_pending, poll_source, send_pending_alerts, update_rollup
 from monitor.store import outbox
 
 log = logging.getLogger("monitor")
@@ -52,12 +52,15 @@ def build_scheduler(runtime: Runtime) -> BackgroundScheduler:
         outcome = poll_source(runtime, source_id)
         if outcome.new or outcome.edited:
             _wake(scheduler, "classify")
+        if outcome.deleted:
+            _wake(scheduler, "alerts")  # `deleted` alerts were queued by the poll itself
         if outcome.error and outcome.next_poll_at:
             _wake(scheduler, f"poll:{source_id}", outcome.next_poll_at)  # backoff of a failing source
 
     def classify_job() -> None:
         if classify_pending(runtime):
             _wake(scheduler, "alerts")
+            _wake(scheduler, "rollup", datetime.now(UTC) + timedelta(seconds=daemon.rollup_delay))
 
     def alerts_job() -> None:
         send_pending_alerts(runtime)
@@ -76,6 +79,9 @@ def build_scheduler(runtime: Runtime) -> BackgroundScheduler:
     scheduler.add_job(classify_job, "interval", id="classify", seconds=daemon.classify_interval,
                       next_run_time=now)
     scheduler.add_job(alerts_job, "interval", id="alerts", seconds=daemon.alerts_interval, next_run_time=now)
+    # the Datasette charts read escalation_daily: refreshed shortly after each classification
+    scheduler.add_job(update_rollup, "interval", args=[runtime], id="rollup", seconds=daemon.rollup_interval,
+                      next_run_time=now)
 
     def on_event(event: JobExecutionEvent) -> None:
         if event.code == EVENT_JOB_MISSED:

@@ -8,6 +8,9 @@ from datetime import datetime
 STANCES = ("escalatory", "de-escalatory", "neutral")
 TOPICS = ("sanctions", "trade", "aid", "drugs", "military", "diplomacy", "legal", "migration", "other")
 ALERT_KINDS = ("new", "edited", "deleted")
+MESSAGE_KINDS = ALERT_KINDS + ("digest", "notice")
+"""What a channel may be asked to send: an alert of one of ALERT_KINDS, a digest, or a notice
+about the monitor itself (a channel failing or back)."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,8 @@ class PollResult:
     statements: tuple[Statement, ...]
     cursor: Cursor
     not_modified: bool = False
+    deleted: tuple[str, ...] = ()
+    """External ids of statements the platform confirmed deleted (a direct lookup found nothing)."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,12 @@ class Alert:
     previous_text: str | None = None
     thread_id: str | None = None
     """The delivery id of the first alert about this statement, for threading follow-ups."""
+    thread_ref: str | None = None
+    """The channel's own id of that first message (a Slack `ts`), when the channel returned one."""
+    digest: tuple[StoredStatement, ...] = ()
+    """For kind `digest`: every statement of the period, oldest first."""
+    period: str | None = None
+    """For kind `digest`: the end of the period, as a UTC ISO time."""
 
 
 @dataclass(frozen=True)

@@ -20,20 +20,22 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from monitor.alert_queue import queue_follow_ups, queue_new
 from monitor.alerts import Channel
-from monitor.alerts.rules import is_recent, targets
 from monitor.classify import Classifier, statement_text
 from monitor.config import Config
+from monitor.delivery import DeliveryStats, send_pending_alerts
 from monitor.errors import SourceError
-from monitor.models import Alert, Delivery, StoredStatement
 from monitor.sources import POLLERS, PollContext
 from monitor.store import open_db, outbox, set_setting
+from monitor.store.rollup import RollupResult, refresh_rollup
 from monitor.store.state import get_cursor, record_failure, record_success
 from monitor.store.statements import (
     item_hash,
     load_statements,
+    mark_deleted,
     pending_classification,
-    previous_text,
+    recent_external_ids,
     save_classifications,
     save_statements,
 )
@@ -72,6 +74,7 @@ class PollOutcome:
     new: tuple[int, ...] = ()
     edited: tuple[int, ...] = ()
     error: str | None = None
+    deleted: tuple[int, ...] = ()
     next_poll_at: datetime | None = None
 
 
@@ -81,7 +84,8 @@ def poll_source(runtime: Runtime, source_id: str) -> PollOutcome:
     db = runtime.db()
     started, start_clock = runtime.now(), time.monotonic()
     ctx = PollContext(client=runtime.client, max_bytes=runtime.config.http.max_body_bytes,
-                      known=lambda external_id: item_hash(db, source.id, external_id))
+                      known=lambda external_id: item_hash(db, source.id, external_id),
+                      recent=lambda: recent_external_ids(db, source.id))
     try:
         result = POLLERS[source.kind](ctx, source, get_cursor(db, source.id))
     except Exception as exc:  # one source's failure, of whatever kind, never stops the others
@@ -95,15 +99,30 @@ def poll_source(runtime: Runtime, source_id: str) -> PollOutcome:
         log.warning("%s (failure; next try %s)", message, next_at.strftime("%H:%M:%S"))
         return PollOutcome(source.id, error=message, next_poll_at=next_at)
     saved = save_statements(db, result.statements, runtime.now())
+    deleted = _record_deletions(runtime, db, source.id, result.deleted)
     next_at = started + timedelta(seconds=source.interval)
     with db.conn:
         record_success(db, source.id, result.cursor, runtime.now(), len(saved.new),
                        int((time.monotonic() - start_clock) * 1000), next_at)
-    if saved.new or saved.edited:
-        log.info("source %r: %d new, %d edited", source.id, len(saved.new), len(saved.edited))
+    if saved.new or saved.edited or deleted:
+        log.info("source %r: %d new, %d edited, %d deleted", source.id, len(saved.new), len(saved.edited),
+                 len(deleted))
     else:
         log.debug("source %r: nothing new%s", source.id, " (304)" if result.not_modified else "")
-    return PollOutcome(source.id, new=saved.new, edited=saved.edited, next_poll_at=next_at)
+    return PollOutcome(source.id, new=saved.new, edited=saved.edited, next_poll_at=next_at,
+                       deleted=tuple(deleted))
+
+
+def _record_deletions(runtime: Runtime, db, source_id: str,  # type: ignore[no-untyped-def]
+                      external_ids: tuple[str, ...]) -> list[int]:
+    """Marks confirmed deletions and queues a `deleted` alert wherever the statement had alerted."""
+    if not external_ids:
+        return []
+    ids = mark_deleted(db, source_id, external_ids, runtime.now())
+    with db.conn:
+        for statement_id in ids:
+            queue_follow_ups(runtime.config.alerts, runtime.channels, db, statement_id, "deleted", runtime.now())
+    return ids
 
 
 def poll_all(runtime: Runtime) -> list[PollOutcome]:
@@ -141,88 +160,10 @@ def queue_alerts(runtime: Runtime, db, statement_ids: list[int]) -> int:  # type
     config, now, queued = runtime.config.alerts, runtime.now(), 0
     with db.conn:
         for statement in load_statements(db, statement_ids, runtime.classifier.name):
-            pairs = targets(config.rules, statement) if is_recent(statement, now, config.max_age) else []
-            for rule, channel in pairs:
-                if channel in runtime.channels and not outbox.has_alert(db, statement.id, rule, channel, "new"):
-                    queued += outbox.enqueue(db, statement.id, rule, channel, "new", now)
+            queued += queue_new(config, runtime.channels, db, statement, now)
             if statement.edited_at:
-                for rule, channel in _alerted(db, statement.id):
-                    if channel in runtime.channels:
-                        queued += outbox.enqueue(db, statement.id, rule, channel, "edited", now)
+                queued += queue_follow_ups(config, runtime.channels, db, statement.id, "edited", now)
     return queued
-
-
-def _alerted(db, statement_id: int) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
-    rows = db.execute("select rule, channel from alerts where statement_id = ? and kind = 'new'", [statement_id])
-    return [(r[0], r[1]) for r in rows]
-
-
-@dataclass
-class DeliveryStats:
-    sent: int = 0
-    retrying: int = 0
-    failed: int = 0
-
-
-def send_pending_alerts(runtime: Runtime) -> DeliveryStats:
-    """Sends every due outbox row. A channel that fails is skipped for the rest of the pass so its
-    rows keep their order."""
-    db, stats, failing = runtime.db(), DeliveryStats(), set()
-    settings = runtime.config.alerts
-    for row in outbox.due(db, runtime.now()):
-        if runtime.stop.is_set():
-            break
-        if row.channel in failing or not outbox.claim(db, row.id, runtime.now()):
-            continue
-        channel = runtime.channels.get(row.channel)
-        if channel is None:
-            outbox.mark_failed(db, row.id, f"channel {row.channel!r} is not configured or not enabled")
-            stats.failed += 1
-            continue
-        delivery = _send(channel, _alert(runtime, db, row))
-        attempts = row.attempts + 1
-        if delivery.ok:
-            outbox.mark_sent(db, row.id, runtime.now())
-            stats.sent += 1
-            log.info("alert %s sent to %r (rule %r, statement %d)", row.delivery_id, row.channel, row.rule,
-                     row.statement_id)
-        elif delivery.permanent or attempts >= settings.max_attempts:
-            outbox.mark_failed(db, row.id, delivery.error or "failed")
-            stats.failed += 1
-            log.error("alert %s to %r failed after %d attempts: %s", row.delivery_id, row.channel, attempts,
-                      delivery.error)
-        else:
-            wait = min(settings.max_backoff, settings.backoff * 2 ** (attempts - 1))
-            wait = max(wait, delivery.retry_after or 0.0)
-            outbox.mark_retry(db, row.id, delivery.error or "failed", runtime.now() + timedelta(seconds=wait))
-            failing.add(row.channel)
-            stats.retrying += 1
-            log.warning("alert %s to %r: %s (attempt %d, retry in %.0f s)", row.delivery_id, row.channel,
-                        delivery.error, attempts, wait)
-    return stats
-
-
-def _send(channel: Channel, alert: Alert) -> Delivery:
-    try:
-        return channel.send(alert)
-    except Exception as exc:  # a channel bug must not stop the other channels
-        log.exception("channel %r raised while sending %s", channel.name, alert.delivery_id)
-        return Delivery(ok=False, error=f"{type(exc).__name__}: {exc}")
-
-
-def _alert(runtime: Runtime, db, row: outbox.OutboxRow) -> Alert:  # type: ignore[no-untyped-def]
-    model = runtime.classifier.name if runtime._classifier else _active_model(db)
-    statement: StoredStatement = load_statements(db, [row.statement_id], model)[0]
-    thread = outbox.delivery_id(statement.source_id, statement.external_id, row.rule, row.channel, "new")
-    return Alert(id=row.id, delivery_id=row.delivery_id, rule=row.rule, channel=row.channel, kind=row.kind,
-                 attempts=row.attempts + 1, statement=statement,
-                 previous_text=previous_text(db, row.statement_id) if row.kind == "edited" else None,
-                 thread_id=thread)
-
-
-def _active_model(db) -> str:  # type: ignore[no-untyped-def]
-    row = db.execute("select value from settings where key = 'active_model'").fetchone()
-    return row[0] if row else ""
 
 
 def deliver_until_settled(runtime: Runtime, grace: float = 30.0) -> DeliveryStats:
@@ -242,9 +183,36 @@ def deliver_until_settled(runtime: Runtime, grace: float = 30.0) -> DeliveryStat
     return total
 
 
+def update_rollup(runtime: Runtime) -> RollupResult:
+    """Refreshes the escalation_daily rollup for what changed (ANALYZE after large changes)."""
+    result = refresh_rollup(runtime.db())
+    if result.days:
+        log.debug("rollup: %d days refreshed after %d classifications%s", result.days, result.changed,
+                  ", statistics updated" if result.analyzed else "")
+    return result
+
+
 def run_once(runtime: Runtime) -> tuple[list[PollOutcome], int, DeliveryStats]:
-    """One pass: poll every enabled source, classify, deliver."""
+    """One pass: poll every enabled source, classify, deliver, refresh the rollup."""
     outbox.recover_interrupted(runtime.db())
     outcomes = poll_all(runtime)
     classified = classify_pending(runtime)
-    return outcomes, classified, deliver_until_settled(runtime)
+    stats = deliver_until_settled(runtime)
+    update_rollup(runtime)
+    return outcomes, classified, stats
+
+
+def reclassify(runtime: Runtime, classifier: Classifier, since: str | None = None,
+               on_batch: Callable[[int], None] = lambda n: None, batch: int = 32) -> int:
+    """Runs stored statements through `classifier`, adding (or refreshing) its rows and keeping
+    every other model's rows, so versions can be compared with SQL. Queues no alerts."""
+    from monitor.store.statements import texts_since
+
+    db = runtime.db()
+    pending = texts_since(db, since)
+    for start in range(0, len(pending), batch):
+        chunk = pending[start:start + batch]
+        results = classifier.classify([statement_text(p.title, p.text) for p in chunk])
+        save_classifications(db, list(zip(chunk, results, strict=True)), classifier.version, runtime.now())
+        on_batch(len(chunk))
+    return len(pending)

@@ -64,3 +64,34 @@ def m001_initial(db: Database) -> None:
         from statements s join current_classifications c on c.statement_id = s.id
         where c.escalation = 1
     """)
+
+
+@migrations()
+def m003_alerts(db: Database) -> None:
+    # digest_at: the end of the digest period a row waits for; remote_ref: the channel's id of the
+    # sent message (Slack ts), so follow-ups can thread under it.
+    db["alerts"].add_column("digest_at", str)
+    db["alerts"].add_column("remote_ref", str)
+    db["alerts"].create_index(["rule", "kind", "created_at"])
+    db["channel_health"].create({
+        "channel": str, "consecutive_failures": int, "failing_since": str, "last_error": str,
+        "last_success_at": str, "notified_at": str,
+    }, pk="channel", defaults={"consecutive_failures": 0})
+    db["notices"].create({
+        "id": int, "delivery_id": str, "about": str, "target": str, "kind": str, "message": str,
+        "status": str, "attempts": int, "next_attempt_at": str, "last_error": str, "created_at": str,
+        "sent_at": str,
+    }, pk="id", not_null={"delivery_id", "about", "target", "kind", "status"},
+        defaults={"attempts": 0, "status": "pending"})
+    db["notices"].create_index(["delivery_id"], unique=True)
+
+
+@migrations()
+def m004_workbench(db: Database) -> None:
+    # The analyst's workbench (Datasette, `monitor report`): the escalation_daily rollup and the
+    # indexes its canned queries and dashboard need, then statistics so SQLite picks them.
+    from monitor.store import rollup
+
+    rollup.create_schema(db)
+    rollup.fill_daily(db)
+    db.execute("analyze")

@@ -138,3 +138,33 @@ def previous_text(db: Database, statement_id: int) -> str | None:
     row = db.execute("select text from statement_versions where statement_id = ? "
                      "order by version desc limit 1 offset 1", [statement_id]).fetchone()
     return row[0] if row else None
+
+
+def recent_external_ids(db: Database, source_id: str, limit: int = 40) -> list[str]:
+    """External ids of the source's newest statements not yet marked deleted, newest first."""
+    rows = db.execute("select external_id from statements where source_id = ? and deleted_at is null "
+                      "order by coalesce(published_at, fetched_at) desc, id desc limit ?", [source_id, limit])
+    return [row[0] for row in rows]
+
+
+def mark_deleted(db: Database, source_id: str, external_ids: Iterable[str], now: datetime) -> list[int]:
+    """Sets `deleted_at` on the statements the platform deleted (their versions stay); returns their ids."""
+    ids = []
+    with db.conn:
+        for external_id in external_ids:
+            row = db.execute("select id from statements where source_id = ? and external_id = ? "
+                             "and deleted_at is null", [source_id, external_id]).fetchone()
+            if row is not None:
+                db.execute("update statements set deleted_at = ? where id = ?", [iso(now), row[0]])
+                ids.append(row[0])
+    return ids
+
+
+def texts_since(db: Database, since: str | None = None) -> list[PendingText]:
+    """Every stored, not deleted statement published (or fetched) since `since`, oldest first."""
+    sql = "select id, title, text, lang, content_hash from statements where deleted_at is null"
+    args: list[str] = []
+    if since:
+        sql += " and coalesce(published_at, fetched_at) >= ?"
+        args.append(since)
+    return [PendingText(*row) for row in db.execute(sql + " order by id", args)]
