@@ -27,7 +27,7 @@ from monitor.config import Config
 from monitor.delivery import DeliveryStats, send_pending_alerts
 from monitor.errors import SourceError
 from monitor.sources import POLLERS, PollContext
-from monitor.store import open_db, outbox, set_setting
+from monitor.store import open_db, outbox, set_setting, writing
 from monitor.store.rollup import RollupResult, refresh_rollup
 from monitor.store.state import get_cursor, record_failure, record_success
 from monitor.store.statements import (
@@ -55,6 +55,7 @@ class Runtime:
     stop: threading.Event = field(default_factory=threading.Event)
     _classifier: Classifier | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _local: threading.local = field(default_factory=threading.local)
 
     @property
     def classifier(self) -> Classifier:
@@ -65,7 +66,13 @@ class Runtime:
             return self._classifier
 
     def db(self, migrate: bool = False):  # type: ignore[no-untyped-def]
-        return open_db(self.config.monitor.database, migrate=migrate)
+        """This thread's connection, opened once (SQLite connections must not cross threads)."""
+        if migrate:
+            return open_db(self.config.monitor.database, migrate=True)
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = open_db(self.config.monitor.database, migrate=False)
+        return db
 
 
 @dataclass(frozen=True)
@@ -94,16 +101,18 @@ def poll_source(runtime: Runtime, source_id: str) -> PollOutcome:
         if not isinstance(exc, SourceError):
             log.exception(message)
         retry_after = exc.retry_after if isinstance(exc, SourceError) else None
-        next_at = record_failure(db, source.id, message, runtime.now(), source.interval,
-                                 runtime.config.daemon.max_backoff, retry_after)
+        with writing():
+            next_at = record_failure(db, source.id, message, runtime.now(), source.interval,
+                                     runtime.config.daemon.max_backoff, retry_after)
         log.warning("%s (failure; next try %s)", message, next_at.strftime("%H:%M:%S"))
         return PollOutcome(source.id, error=message, next_poll_at=next_at)
-    saved = save_statements(db, result.statements, runtime.now())
-    deleted = _record_deletions(runtime, db, source.id, result.deleted)
     next_at = started + timedelta(seconds=source.interval)
-    with db.conn:
-        record_success(db, source.id, result.cursor, runtime.now(), len(saved.new),
-                       int((time.monotonic() - start_clock) * 1000), next_at)
+    with writing():
+        saved = save_statements(db, result.statements, runtime.now())
+        deleted = _record_deletions(runtime, db, source.id, result.deleted)
+        with db.conn:
+            record_success(db, source.id, result.cursor, runtime.now(), len(saved.new),
+                           int((time.monotonic() - start_clock) * 1000), next_at)
     if saved.new or saved.edited or deleted:
         log.info("source %r: %d new, %d edited, %d deleted", source.id, len(saved.new), len(saved.edited),
                  len(deleted))
@@ -130,7 +139,7 @@ def poll_all(runtime: Runtime) -> list[PollOutcome]:
     enabled = [s.id for s in runtime.config.sources if s.enabled]
     if not enabled:
         return []
-    with ThreadPoolExecutor(max_workers=min(len(enabled), max(4, runtime.config.http.max_connections))) as pool:
+    with ThreadPoolExecutor(max_workers=min(len(enabled), max(4, 2 * runtime.config.http.max_connections))) as pool:
         return list(pool.map(lambda source_id: poll_source(runtime, source_id), enabled))
 
 

@@ -27,7 +27,8 @@ _ESCALATORY = [
     r"ataque\w*", r"bombarde\w*", r"despliegue\w*", r"amenaz\w+", r"ultimatum", r"bloqueo", r"embargo",
     r"rechaz\w+", r"conden\w+", r"injerencia", r"ilegal\w*", r"narcotrafican\w*", r"ni un paso atras",
     r"jamas de rodillas", r"no nos arrodillaremos", r"contramedidas?", r"congela\w*", r"lista negra",
-    r"prohib\w+", r"congel\w+", r"hostil\w*", r"agresion\w*", r"invasion", r"movilizacion", r"cierre de (?:la )?frontera",
+    r"prohib\w+", r"congel\w+", r"hostil\w*", r"agresion\w*", r"invasion", r"movilizacion",
+    r"cierre de (?:la )?frontera",
     r"ofensa\w*", r"mentiros\w*", r"traidor\w*",
 ]
 _DEESCALATORY = [

@@ -115,7 +115,7 @@ def _date(node: Node | None) -> datetime | None:
 def extract_article(html: str, url: str | None = None) -> str:
     """The main text of an article page: trafilatura first, our own reader when it finds nothing."""
     text = trafilatura.extract(html, url=url, include_comments=False, include_tables=True,
-                               favor_precision=True, deduplicate=True) or ""
+                               favor_precision=True, deduplicate=True, fast=True) or ""
     return clean_text(text) or article_text(html)
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -47,3 +50,15 @@ def set_setting(db: Database, key: str, value: str) -> None:
     with db.conn:
         db.execute("insert into settings (key, value) values (?, ?) "
                    "on conflict(key) do update set value = excluded.value", [key, value])
+
+
+_WRITER = threading.Lock()
+
+
+@contextmanager
+def writing() -> Iterator[None]:
+    """Serialises this process's write transactions on a lock. SQLite allows one writer at a time,
+    and its busy handler waits by sleeping (up to 100 ms a try): fifty polling threads queueing on
+    it spent most of a pass asleep. Other processes still meet the busy timeout."""
+    with _WRITER:
+        yield
