@@ -43,8 +43,8 @@ class MastodonServer:
 
     def list(self, request: Request) -> Response:
         if self.blocked:
-            return 403, {"Content-Type": "text/html"}, (ROOT.parent / "shared" / "reference" / "fixtures" /
-                                                        "truthsocial_cloudflare_403.html").read_bytes()
+            return 403, {"Content-Type": "text/html"}, (ROOT / "tests" / "fixtures" / "rss" /
+                                                        "cloudflare.html").read_bytes()
         query = {k: v[0] for k, v in parse_qs(urlsplit(request.path).query).items()}
         items = [s for s in self.statuses if s["id"] not in self.gone]
         if query.get("exclude_replies") == "true":
