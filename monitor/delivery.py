@@ -21,6 +21,7 @@ from monitor.alerts import Channel
 from monitor.models import Alert, Delivery, StoredStatement
 from monitor.store import channels as health
 from monitor.store import outbox
+from monitor.store.history import active_model
 from monitor.store.statements import load_statements, previous_text
 
 if TYPE_CHECKING:
@@ -155,8 +156,7 @@ def _send(channel: Channel, alert: Alert) -> Delivery:
 def _model(runtime: Runtime, db: Database) -> str:
     if runtime._classifier:
         return runtime.classifier.name
-    row = db.execute("select value from settings where key = 'active_model'").fetchone()
-    return row[0] if row else ""
+    return active_model(db)
 
 
 def _alert(runtime: Runtime, db: Database, row: outbox.OutboxRow) -> Alert:

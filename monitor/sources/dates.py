@@ -43,17 +43,15 @@ def parse_date(text: str | None, *, day_first: bool = False) -> datetime | None:
         return _build(int(y), int(m), int(d), int(hh or 0), int(mm or 0), int(ss or 0))
     found: tuple[int, int, int] | None = None
     end = 0
-    for match in _DAY_FIRST.finditer(value):
-        month = _month(match.group(2))
-        if month:
-            found, end = (int(match.group(3)), month, int(match.group(1))), match.end()
-            break
-    if found is None:
-        for match in _MONTH_FIRST.finditer(value):
-            month = _month(match.group(1))
+    # "24 de octubre de 2025" (day, month) first, then "October 24, 2025" (month, day)
+    for pattern, day_group, month_group in ((_DAY_FIRST, 1, 2), (_MONTH_FIRST, 2, 1)):
+        for match in pattern.finditer(value):
+            month = _month(match.group(month_group))
             if month:
-                found, end = (int(match.group(3)), month, int(match.group(2))), match.end()
+                found, end = (int(match.group(3)), month, int(match.group(day_group))), match.end()
                 break
+        if found is not None:
+            break
     if found is None:
         numeric = _NUMERIC.search(value)
         if not numeric:

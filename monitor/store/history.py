@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from monitor.models import StoredStatement
+from monitor.store import get_setting
 from monitor.store.statements import load_statements
 
 
@@ -41,5 +42,4 @@ def statements_since(db: Database, since: str, model: str) -> list[StoredStateme
 
 
 def active_model(db: Database) -> str:
-    row = db.execute("select value from settings where key = 'active_model'").fetchone()
-    return row[0] if row else ""
+    return get_setting(db, "active_model") or ""

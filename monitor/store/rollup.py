@@ -9,6 +9,8 @@ from datetime import date, timedelta
 
 from sqlite_utils import Database
 
+from monitor.store import get_setting
+
 # The day a statement belongs to: when it was published, or when we first saw it if the source
 # gave no date. `statements_day` (m004_workbench) indexes exactly this expression.
 DAY = "coalesce(s.published_at, s.fetched_at)"
@@ -100,10 +102,10 @@ def refresh_days(db: Database, days: Iterable[str]) -> int:
 def refresh_rollup(db: Database) -> RollupResult:
     """Brings the rollup up to date with what was classified (or deleted) since the last refresh,
     rebuilding it when the model in use changed; then runs ANALYZE if the change was large."""
-    model = _setting(db, "active_model") or ""
-    since = _setting(db, "rollup_since")
+    model = get_setting(db, "active_model") or ""
+    since = get_setting(db, "rollup_since")
     mark = db.execute("select max(classified_at) from classifications").fetchone()[0]
-    if since is None or _setting(db, "rollup_model") != model:
+    if since is None or get_setting(db, "rollup_model") != model:
         rebuild_daily(db)
         changed = int(db.execute("select count(*) from classifications").fetchone()[0])
         days = int(db.execute("select count(distinct day) from escalation_daily").fetchone()[0])
@@ -119,8 +121,8 @@ def refresh_rollup(db: Database) -> RollupResult:
 def maybe_analyze(db: Database, changed: int) -> bool:
     """Runs ANALYZE once the rows changed since the last one add up to a large share of the table,
     so SQLite keeps choosing the date indexes (without statistics a 9 ms page took seconds)."""
-    pending = int(_setting(db, "analyze_pending") or 0) + changed
-    baseline = int(_setting(db, "analyze_rows") or 0)
+    pending = int(get_setting(db, "analyze_pending") or 0) + changed
+    baseline = int(get_setting(db, "analyze_rows") or 0)
     if pending < max(ANALYZE_MIN_ROWS, ANALYZE_FRACTION * baseline):
         _set(db, {"analyze_pending": str(pending)})
         return False
@@ -133,11 +135,6 @@ def analyze(db: Database) -> None:
     db.execute("analyze")
     rows = db.execute("select count(*) from statements").fetchone()[0]
     _set(db, {"analyze_pending": "0", "analyze_rows": str(rows)})
-
-
-def _setting(db: Database, key: str) -> str | None:
-    row = db.execute("select value from settings where key = ?", [key]).fetchone()
-    return row[0] if row else None
 
 
 def _set(db: Database, values: dict[str, str]) -> None:
