@@ -106,6 +106,8 @@ def _delayed(handler, seconds: float):  # type: ignore[no-untyped-def]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sources", type=int, default=1000)
+    parser.add_argument("--processes", type=int, default=-1,
+                        help="[http] poll_processes for the pass (-1 = automatic, 0 = threads only) [default -1]")
     parser.add_argument("--latency", type=float, default=0.05,
                         help="seconds the server waits before each answer, as a remote site's round trip does "
                              "(0 = loopback speed) [default 0.05]")
@@ -124,14 +126,20 @@ def main() -> None:
         server = multiprocessing.get_context("fork").Process(target=site.server.serve_forever, daemon=True)
         server.start()
         path = Path(folder) / "monitor.toml"
-        path.write_text(f'[monitor]\ndatabase = "{folder}/bench.db"\n\n' + "\n".join(tables), encoding="utf-8")
+        path.write_text(f'[monitor]\ndatabase = "{folder}/bench.db"\n\n[http]\npoll_processes = {args.processes}\n\n'
+                        + "\n".join(tables), encoding="utf-8")
         config = load_config(path, {})
-        runtime = build_runtime(config)
+        runtime = build_runtime(config, poll_workers=True)
         sync_sources(runtime.db(migrate=True), config.sources)
+        start = time.perf_counter()
+        if runtime.workers is not None:  # as `monitor run` does before its first poll
+            runtime.workers.warm()
+        warm_s = time.perf_counter() - start
 
         start = time.perf_counter()
         outcomes = poll_all(runtime)
         pipeline_s = time.perf_counter() - start
+        runtime.close()
         failed = [o for o in outcomes if o.error]
         stored = runtime.db().execute("select count(*) from statements").fetchone()[0]
         urls = [site.url + path for path in site.routes]  # the pass requests every route once
@@ -152,7 +160,9 @@ def main() -> None:
     n = args.sources
     print(f"{n} sources ({', '.join(KINDS)}), {len(urls)} requests, {stored} statements stored, "
           f"{len(failed)} failed, server latency {args.latency * 1000:.0f} ms")
-    print(f"pipeline pass (poll_all):        {n / pipeline_s:8.1f} sources/s  ({pipeline_s:.2f} s)")
+    print(f"pipeline pass (poll_all):        {n / pipeline_s:8.1f} sources/s  ({pipeline_s:.2f} s; "
+          + (f"{runtime.workers.processes} worker processes, started in {warm_s:.2f} s before the pass)"
+             if runtime.workers else "in-process threads)"))
     print(f"bare concurrent httpx GETs:      {n / bare_s:8.1f} sources/s  ({bare_s:.2f} s, same {len(urls)} URLs)")
     print(f"sequential feedparser.parse:     {loop_rate:8.1f} sources/s  (sample of {len(sample)})")
     print(f"pipeline / bare GETs = {(n / pipeline_s) / (n / bare_s):.2f}x (target >= 0.5x); "

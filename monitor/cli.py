@@ -72,13 +72,16 @@ def get_config(ctx: click.Context) -> Config:
     return config
 
 
-def build_runtime(config: Config, need_sources: bool = True):  # type: ignore[no-untyped-def]
-    """Wires the parts together: shared client, channels, lazily loaded classifier."""
+def build_runtime(config: Config, need_sources: bool = True,  # type: ignore[no-untyped-def]
+                  poll_workers: bool = False):
+    """Wires the parts together: shared client, channels, lazily loaded classifier, and with
+    `poll_workers` the worker processes `[http] poll_processes` asks for (started by `warm`)."""
     from monitor.alerts import build_channels
     from monitor.classify import load_classifier
     from monitor.http import make_client
     from monitor.pipeline import Runtime
     from monitor.sources import POLLERS
+    from monitor.workers import PollWorkers, process_count
 
     missing = [f"{config.path}: sources (id {s.id!r}).kind: kind {s.kind!r} is not available in this version "
                f"(available: {', '.join(POLLERS)}); set enabled = false to keep it"
@@ -86,8 +89,10 @@ def build_runtime(config: Config, need_sources: bool = True):  # type: ignore[no
     if missing and need_sources:
         raise ConfigError(missing)
     client = make_client(config.http)
+    processes = process_count(config) if poll_workers else 0
     return Runtime(config=config, client=client, channels=build_channels(config.alerts.channels, client),
-                   classifier_factory=lambda: load_classifier(config.classifier))
+                   classifier_factory=lambda: load_classifier(config.classifier),
+                   workers=PollWorkers(config, processes) if processes else None)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -152,13 +157,19 @@ def run(ctx: click.Context, once: bool) -> None:
     from monitor.store.state import sync_sources
 
     config = get_config(ctx)
-    runtime = build_runtime(config)
+    runtime = build_runtime(config, poll_workers=True)
     sync_sources(open_db(config.monitor.database), config.sources)
     _ = runtime.classifier  # load the model before the first poll: a broken model fails at start
-    if not once:
-        daemon.run(runtime)
-        return
-    outcomes, classified, stats = pipeline.run_once(runtime)
+    try:
+        if runtime.workers is not None:
+            runtime.workers.warm()
+            log.info("%d poll worker processes started", runtime.workers.processes)
+        if not once:
+            daemon.run(runtime)
+            return
+        outcomes, classified, stats = pipeline.run_once(runtime)
+    finally:
+        runtime.close()
     failed = [o for o in outcomes if o.error]
     click.echo(f"polled {len(outcomes)} sources ({len(failed)} failed), "
                f"{sum(len(o.new) for o in outcomes)} new statements, {classified} classified, "
@@ -432,9 +443,12 @@ def alerts_replay(ctx: click.Context, rule_name: str, since: str, full: bool) ->
                    "or a transformers model name.")
 @click.option("--finetune-epochs", default=4, show_default=True,
               help="Fine-tune the encoder with LoRA adapters for this many epochs (0: frozen encoder).")
+@click.option("--refit/--no-refit", default=True, show_default=True,
+              help="After choosing calibration and thresholds on dev, train again on train + dev.")
 @click.pass_context
 @friendly_errors
-def train(ctx: click.Context, corpus: str, output: str | None, encoder: str, finetune_epochs: int) -> None:
+def train(ctx: click.Context, corpus: str, output: str | None, encoder: str, finetune_epochs: int,
+          refit: bool) -> None:
     """Rebuild the classifier model folder from the labeled corpus.
 
     Example: monitor train --corpus models/corpus --output models/stance-topic
@@ -445,7 +459,7 @@ def train(ctx: click.Context, corpus: str, output: str | None, encoder: str, fin
 
     folder = Path(output) if output else model_dir(get_config(ctx).classifier.model)
     result = run_train(model_dir(corpus), folder, encoder, progress=lambda m: click.echo(m, err=True),
-                       finetune_epochs=finetune_epochs)
+                       finetune_epochs=finetune_epochs, refit=refit)
     click.echo(f"wrote {folder} (version {result.meta['version']})\n\nheld-out test disputes:\n"
                + format_report(result.test))
 

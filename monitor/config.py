@@ -41,6 +41,9 @@ class HttpConfig:
     max_body_bytes: int = 10_000_000
     user_agent: str = USER_AGENT
     max_connections: int = 50
+    poll_processes: int = -1
+    """Worker processes that fetch and parse: -1 automatic (16 per CPU core from 100 enabled
+    sources on, none below), 0 none (poll in the daemon's own threads), N that many."""
 
 
 @dataclass(frozen=True)
@@ -381,6 +384,10 @@ def _build_config(loader: _Loader, doc: dict[str, Any]) -> Config:
                                   ("daemon", DaemonConfig), ("serve", ServeConfig))}
     sources = _build_sources(loader, doc.get("sources", []))
     alerts = _build_alerts(loader, doc.get("alerts", {}))
+    http = sections["http"]
+    if isinstance(http, HttpConfig) and http.poll_processes < -1:
+        loader.problem("http.poll_processes", f"expected -1 (automatic), 0 or a number of processes, "
+                       f"got {http.poll_processes}")
     if loader.problems:
         raise ConfigError(loader.problems)
     return Config(path=loader.path, monitor=monitor, sources=sources, alerts=alerts, **sections)

@@ -42,7 +42,9 @@ def _wake(scheduler: BackgroundScheduler, job_id: str, when: datetime | None = N
 def build_scheduler(runtime: Runtime) -> BackgroundScheduler:
     daemon = runtime.config.daemon
     scheduler = BackgroundScheduler(
-        executors={"default": ThreadPoolExecutor(max_workers=daemon.workers)},
+        # a poll handed to a worker process holds its thread while it waits: one more per process
+        executors={"default": ThreadPoolExecutor(
+            max_workers=daemon.workers + (runtime.workers.processes if runtime.workers else 0))},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
         timezone=UTC,
     )

@@ -30,9 +30,13 @@ class SourceError(MonitorError):
     """One source could not be polled."""
 
     def __init__(self, source_id: str, message: str, *, retry_after: float | None = None) -> None:
-        self.source_id = source_id
+        self.source_id, self.detail = source_id, message
         self.retry_after = retry_after
         super().__init__(f"source {source_id!r}: {message}")
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        # pickled by the poll worker processes; the default would call __init__ with one argument
+        return type(self), (self.source_id, self.detail), {"retry_after": self.retry_after}
 
 
 class SourceUnavailableError(SourceError):

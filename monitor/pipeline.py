@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -23,22 +23,21 @@ import httpx
 from monitor.alert_queue import queue_follow_ups, queue_new
 from monitor.alerts import Channel
 from monitor.classify import Classifier, statement_text
-from monitor.config import Config
+from monitor.config import Config, SourceConfig
 from monitor.delivery import DeliveryStats, send_pending_alerts
 from monitor.errors import SourceError
-from monitor.sources import POLLERS, PollContext
+from monitor.models import PollResult
 from monitor.store import open_db, outbox, set_setting, writing
 from monitor.store.rollup import RollupResult, refresh_rollup
 from monitor.store.state import get_cursor, record_failure, record_success
 from monitor.store.statements import (
-    item_hash,
     load_statements,
     mark_deleted,
     pending_classification,
-    recent_external_ids,
     save_classifications,
     save_statements,
 )
+from monitor.workers import PollWorkers, WorkerCrashError, failed_future, fetch_and_parse
 
 log = logging.getLogger("monitor")
 
@@ -53,6 +52,8 @@ class Runtime:
     classifier_factory: Callable[[], Classifier]
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     stop: threading.Event = field(default_factory=threading.Event)
+    workers: PollWorkers | None = None
+    """Worker processes for fetch-and-parse; None: polls run in the calling thread."""
     _classifier: Classifier | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _local: threading.local = field(default_factory=threading.local)
@@ -74,6 +75,12 @@ class Runtime:
             db = self._local.db = open_db(self.config.monitor.database, migrate=False)
         return db
 
+    def close(self) -> None:
+        """Stops the worker processes and closes the shared client."""
+        if self.workers is not None:
+            self.workers.close()
+        self.client.close()
+
 
 @dataclass(frozen=True)
 class PollOutcome:
@@ -90,29 +97,42 @@ def poll_source(runtime: Runtime, source_id: str) -> PollOutcome:
     source = runtime.config.source(source_id)
     db = runtime.db()
     started, start_clock = runtime.now(), time.monotonic()
-    ctx = PollContext(client=runtime.client, max_bytes=runtime.config.http.max_body_bytes,
-                      known=lambda external_id: item_hash(db, source.id, external_id),
-                      recent=lambda: recent_external_ids(db, source.id))
     try:
-        result = POLLERS[source.kind](ctx, source, get_cursor(db, source.id))
+        cursor = get_cursor(db, source.id)
+        if runtime.workers is not None:
+            result, seconds = runtime.workers.outcome(runtime.workers.submit(source, cursor), source)
+        else:
+            result = fetch_and_parse(runtime.client, db, runtime.config, source, cursor)
+            seconds = time.monotonic() - start_clock
     except Exception as exc:  # one source's failure, of whatever kind, never stops the others
-        message = str(exc) if isinstance(exc, SourceError) else \
-            f"source {source.id!r}: internal error while polling ({type(exc).__name__}: {exc})"
-        if not isinstance(exc, SourceError):
-            log.exception(message)
-        retry_after = exc.retry_after if isinstance(exc, SourceError) else None
-        with writing():
-            next_at = record_failure(db, source.id, message, runtime.now(), source.interval,
-                                     runtime.config.daemon.max_backoff, retry_after)
-        log.warning("%s (failure; next try %s)", message, next_at.strftime("%H:%M:%S"))
-        return PollOutcome(source.id, error=message, next_poll_at=next_at)
+        return _record_failure(runtime, db, source, exc)
+    return _store(runtime, db, source, result, started, seconds)
+
+
+def _record_failure(runtime: Runtime, db, source: SourceConfig,  # type: ignore[no-untyped-def]
+                    exc: Exception) -> PollOutcome:
+    kind, text = (exc.kind, exc.text) if isinstance(exc, WorkerCrashError) else (type(exc).__name__, exc)
+    message = str(exc) if isinstance(exc, SourceError) else \
+        f"source {source.id!r}: internal error while polling ({kind}: {text})"
+    if not isinstance(exc, SourceError | WorkerCrashError):  # a worker logs its own traceback
+        log.error(message, exc_info=exc)
+    retry_after = exc.retry_after if isinstance(exc, SourceError) else None
+    with writing():
+        next_at = record_failure(db, source.id, message, runtime.now(), source.interval,
+                                 runtime.config.daemon.max_backoff, retry_after)
+    log.warning("%s (failure; next try %s)", message, next_at.strftime("%H:%M:%S"))
+    return PollOutcome(source.id, error=message, next_poll_at=next_at)
+
+
+def _store(runtime: Runtime, db, source: SourceConfig, result: PollResult,  # type: ignore[no-untyped-def]
+           started: datetime, seconds: float) -> PollOutcome:
     next_at = started + timedelta(seconds=source.interval)
     with writing():
         saved = save_statements(db, result.statements, runtime.now())
         deleted = _record_deletions(runtime, db, source.id, result.deleted)
         with db.conn:
-            record_success(db, source.id, result.cursor, runtime.now(), len(saved.new),
-                           int((time.monotonic() - start_clock) * 1000), next_at)
+            record_success(db, source.id, result.cursor, runtime.now(), len(saved.new), int(seconds * 1000),
+                           next_at)
     if saved.new or saved.edited or deleted:
         log.info("source %r: %d new, %d edited, %d deleted", source.id, len(saved.new), len(saved.edited),
                  len(deleted))
@@ -136,11 +156,32 @@ def _record_deletions(runtime: Runtime, db, source_id: str,  # type: ignore[no-u
 
 def poll_all(runtime: Runtime) -> list[PollOutcome]:
     """Polls every enabled source once, concurrently."""
-    enabled = [s.id for s in runtime.config.sources if s.enabled]
+    enabled = [s for s in runtime.config.sources if s.enabled]
     if not enabled:
         return []
-    with ThreadPoolExecutor(max_workers=min(len(enabled), max(4, 2 * runtime.config.http.max_connections))) as pool:
-        return list(pool.map(lambda source_id: poll_source(runtime, source_id), enabled))
+    if runtime.workers is None:
+        workers = min(len(enabled), max(4, 2 * runtime.config.http.max_connections))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(lambda source: poll_source(runtime, source.id), enabled))
+    # worker processes fetch and parse; this thread stores each result as it comes back, so the
+    # writes need no other thread and no lock contention
+    db, started = runtime.db(), runtime.now()
+    futures = {}
+    for source in enabled:
+        try:
+            futures[runtime.workers.submit(source, get_cursor(db, source.id))] = source
+        except Exception as exc:
+            futures[failed_future(exc)] = source
+    outcomes = {}
+    for future in as_completed(futures):
+        source = futures[future]
+        try:
+            result, seconds = runtime.workers.outcome(future, source)
+        except Exception as exc:
+            outcomes[source.id] = _record_failure(runtime, db, source, exc)
+        else:
+            outcomes[source.id] = _store(runtime, db, source, result, started, seconds)
+    return [outcomes[source.id] for source in enabled]
 
 
 def classify_pending(runtime: Runtime, batch: int = 32) -> int:

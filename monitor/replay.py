@@ -33,6 +33,12 @@ class Request:
         return json.loads(self.body)
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5: fifty clients connecting at once overflow it, and
+    # the dropped SYNs are retried only after a second. Real servers accept far more.
+    request_queue_size = 128
+
+
 class LocalSite:
     """A threaded HTTP server on 127.0.0.1 whose routes are Python functions; it records requests."""
 
@@ -73,7 +79,7 @@ class LocalSite:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
+        self.server = _Server(("127.0.0.1", port), _Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

@@ -81,6 +81,12 @@ def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
     assert len(info.value.problems) == 2
 
 
+def test_poll_processes_below_minus_one_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, '[monitor]\ndatabase = "x"\n[http]\npoll_processes = -4\n')
+    with pytest.raises(ConfigError, match=r"http.poll_processes: expected -1 \(automatic\), 0 or a number"):
+        load_config(path, {})
+
+
 def test_environment_variables_are_substituted(tmp_path: Path) -> None:
     path = write(tmp_path, '[monitor]\ndatabase = "${DATA}/m.db"\n')
     assert load_config(path, {"DATA": "/srv"}).monitor.database == Path("/srv/m.db")

@@ -52,6 +52,23 @@ def set_setting(db: Database, key: str, value: str) -> None:
                    "on conflict(key) do update set value = excluded.value", [key, value])
 
 
+@contextmanager
+def transaction(db: Database) -> Iterator[None]:
+    """One transaction around the block; inside another transaction, part of that one (the
+    outermost commits). Unlike `with db.conn`, whose exit commits whatever is open, so a nested
+    one would commit its caller's half-done work."""
+    if db.conn.in_transaction:
+        yield
+        return
+    db.conn.execute("begin")
+    try:
+        yield
+    except BaseException:
+        db.conn.rollback()
+        raise
+    db.conn.commit()
+
+
 _WRITER = threading.Lock()
 
 
