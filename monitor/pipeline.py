@@ -27,7 +27,7 @@ from monitor.config import Config, SourceConfig
 from monitor.delivery import DeliveryStats, send_pending_alerts
 from monitor.errors import SourceError
 from monitor.models import PollResult
-from monitor.store import open_db, outbox, set_setting, writing
+from monitor.store import open_db, outbox, set_setting, transaction, writing
 from monitor.store.rollup import RollupResult, refresh_rollup
 from monitor.store.state import get_cursor, record_failure, record_success
 from monitor.store.statements import (
@@ -196,8 +196,11 @@ def classify_pending(runtime: Runtime, batch: int = 32) -> int:
         if not pending:
             break
         results = classifier.classify([statement_text(p.title, p.text) for p in pending])
-        save_classifications(db, list(zip(pending, results, strict=True)), classifier.version, runtime.now())
-        queue_alerts(runtime, db, [p.id for p in pending])
+        # one transaction: a crash between the two would leave statements classified (so never
+        # picked up again) without the alerts they should have raised
+        with transaction(db):
+            save_classifications(db, list(zip(pending, results, strict=True)), classifier.version, runtime.now())
+            queue_alerts(runtime, db, [p.id for p in pending])
         done += len(pending)
     if done:
         log.info("classified %d statements with %s", done, classifier.name)
@@ -208,7 +211,7 @@ def queue_alerts(runtime: Runtime, db, statement_ids: list[int]) -> int:  # type
     """Adds outbox rows for freshly classified statements: `new` where a rule matches, `edited` for
     an edited statement that already alerted on that rule and channel."""
     config, now, queued = runtime.config.alerts, runtime.now(), 0
-    with db.conn:
+    with transaction(db):
         for statement in load_statements(db, statement_ids, runtime.classifier.name):
             queued += queue_new(config, runtime.channels, db, statement, now)
             if statement.edited_at:

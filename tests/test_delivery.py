@@ -201,3 +201,21 @@ def test_failed_row_is_listed_with_its_error_and_retry_sends_it(world: World) ->
     world.clock = datetime.now(UTC) + timedelta(seconds=1)   # `alerts retry` queues for the real now
     world.run(runtime, 5, step=5)
     assert len(world.b.accepted) == 1 and world.rows("select status from alerts") == [("sent",)]
+
+
+def test_a_crash_while_queueing_leaves_the_statement_to_classify_again(world: World,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Classifications and their outbox rows commit together: a crash between them must not leave
+    a statement classified (never picked up again) without its alerts."""
+    runtime = world.runtime()
+
+    def crash(*args: object, **kwargs: object) -> bool:
+        raise RuntimeError("killed while queueing")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(outbox, "enqueue", crash)
+        with pytest.raises(RuntimeError):
+            world.add(runtime, 1)
+    assert world.rows("select count(*) from classifications") == [(0,)]
+    assert classify_pending(runtime) == 1  # the next classify job takes it again
+    assert world.rows("select kind, status from alerts") == [("new", "pending"), ("new", "pending")]
