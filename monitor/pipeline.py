@@ -127,12 +127,12 @@ def _record_failure(runtime: Runtime, db, source: SourceConfig,  # type: ignore[
 def _store(runtime: Runtime, db, source: SourceConfig, result: PollResult,  # type: ignore[no-untyped-def]
            started: datetime, seconds: float) -> PollOutcome:
     next_at = started + timedelta(seconds=source.interval)
-    with writing():
+    # one transaction: the statements, the deletions with their `deleted` alerts, and the cursor
+    with writing(), transaction(db):
         saved = save_statements(db, result.statements, runtime.now())
         deleted = _record_deletions(runtime, db, source.id, result.deleted)
-        with db.conn:
-            record_success(db, source.id, result.cursor, runtime.now(), len(saved.new), int(seconds * 1000),
-                           next_at)
+        record_success(db, source.id, result.cursor, runtime.now(), len(saved.new), int(seconds * 1000),
+                       next_at)
     if saved.new or saved.edited or deleted:
         log.info("source %r: %d new, %d edited, %d deleted", source.id, len(saved.new), len(saved.edited),
                  len(deleted))
@@ -147,8 +147,8 @@ def _record_deletions(runtime: Runtime, db, source_id: str,  # type: ignore[no-u
     """Marks confirmed deletions and queues a `deleted` alert wherever the statement had alerted."""
     if not external_ids:
         return []
-    ids = mark_deleted(db, source_id, external_ids, runtime.now())
-    with db.conn:
+    with transaction(db):
+        ids = mark_deleted(db, source_id, external_ids, runtime.now())
         for statement_id in ids:
             queue_follow_ups(runtime.config.alerts, runtime.channels, db, statement_id, "deleted", runtime.now())
     return ids

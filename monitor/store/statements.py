@@ -29,7 +29,7 @@ def save_statements(db: Database, statements: Iterable[Statement], now: datetime
     SQL inspection, which cost more than the inserts (benchmarks/poll.py)."""
     new, edited = [], []
     seen_at = iso(now)
-    with db.conn:
+    with transaction(db):
         for s in statements:
             digest = content_hash(s.title, s.text)
             row = db.conn.execute("select id, content_hash, version from statements "
@@ -154,7 +154,7 @@ def recent_external_ids(db: Database, source_id: str, limit: int = 40) -> list[s
 def mark_deleted(db: Database, source_id: str, external_ids: Iterable[str], now: datetime) -> list[int]:
     """Sets `deleted_at` on the statements the platform deleted (their versions stay); returns their ids."""
     ids = []
-    with db.conn:
+    with transaction(db):
         for external_id in external_ids:
             row = db.execute("select id from statements where source_id = ? and external_id = ? "
                              "and deleted_at is null", [source_id, external_id]).fetchone()
