@@ -2,4 +2,5 @@
 
 from monitor.cli import cli
 
-cli(prog_name="monitor")
+if __name__ == "__main__":  # worker processes import this module too: they must not run the CLI
+    cli(prog_name="monitor")

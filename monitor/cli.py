@@ -162,8 +162,8 @@ def run(ctx: click.Context, once: bool) -> None:
     _ = runtime.classifier  # load the model before the first poll: a broken model fails at start
     try:
         if runtime.workers is not None:
-            runtime.workers.warm()
-            log.info("%d poll worker processes started", runtime.workers.processes)
+            pids = runtime.workers.warm()
+            log.info("%d poll worker processes started (pids %s)", len(pids), " ".join(map(str, sorted(pids))))
         if not once:
             daemon.run(runtime)
             return
@@ -443,12 +443,14 @@ def alerts_replay(ctx: click.Context, rule_name: str, since: str, full: bool) ->
                    "or a transformers model name.")
 @click.option("--finetune-epochs", default=4, show_default=True,
               help="Fine-tune the encoder with LoRA adapters for this many epochs (0: frozen encoder).")
+@click.option("--top-layers", default=4, show_default=True,
+              help="How many of the encoder's top layers the LoRA adapters fine-tune.")
 @click.option("--refit/--no-refit", default=True, show_default=True,
               help="After choosing calibration and thresholds on dev, train again on train + dev.")
 @click.pass_context
 @friendly_errors
 def train(ctx: click.Context, corpus: str, output: str | None, encoder: str, finetune_epochs: int,
-          refit: bool) -> None:
+          top_layers: int, refit: bool) -> None:
     """Rebuild the classifier model folder from the labeled corpus.
 
     Example: monitor train --corpus models/corpus --output models/stance-topic
@@ -459,7 +461,7 @@ def train(ctx: click.Context, corpus: str, output: str | None, encoder: str, fin
 
     folder = Path(output) if output else model_dir(get_config(ctx).classifier.model)
     result = run_train(model_dir(corpus), folder, encoder, progress=lambda m: click.echo(m, err=True),
-                       finetune_epochs=finetune_epochs, refit=refit)
+                       finetune_epochs=finetune_epochs, refit=refit, top_layers=top_layers)
     click.echo(f"wrote {folder} (version {result.meta['version']})\n\nheld-out test disputes:\n"
                + format_report(result.test))
 

@@ -81,7 +81,7 @@ class PollWorkers:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["monitor.workers"])
         return ProcessPoolExecutor(self.processes, mp_context=context, initializer=_start_worker,
-                                   initargs=(self.config,))
+                                   initargs=(self.config, os.getpid()))
 
     def warm(self, timeout: float = 60.0) -> set[int]:
         """Starts every worker now rather than on the first polls; returns their process ids."""
@@ -140,11 +140,25 @@ def failed_future(exc: BaseException) -> Future[tuple[PollResult, float]]:
 _worker: dict[str, object] = {}
 
 
-def _start_worker(config: Config) -> None:
+def _start_worker(config: Config, daemon_pid: int) -> None:
     from monitor.http import make_client
 
     _worker["config"] = config
     _worker["client"] = make_client(config.http)
+    threading.Thread(target=_exit_with, args=(daemon_pid,), name="watch-daemon", daemon=True).start()
+
+
+def _exit_with(daemon_pid: int, every: float = 1.0) -> None:
+    """Ends this worker once the daemon is gone. A daemon killed with SIGKILL cannot stop its
+    workers, and a worker waiting for its next task would otherwise wait forever."""
+    while True:
+        time.sleep(every)
+        try:
+            os.kill(daemon_pid, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:  # the pid now belongs to another user's process: ours is gone
+            os._exit(0)
 
 
 def _ready(seconds: float) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -122,3 +123,42 @@ def test_unreachable_sources_are_reported_and_the_daemon_keeps_running(tmp_path:
         assert "source 'refused'" in log and "monitor stopped" in log and "Traceback" not in log
     finally:
         desk.stop()
+
+
+def test_the_daemon_polls_through_worker_processes_and_stops_them(tmp_path: Path) -> None:
+    desk = Desk(tmp_path, feeds=2)
+    try:
+        desk.add("feed0", *ESCALATORY[0])
+        desk.add("feed1", *CALM[0])
+        config = desk.config(rule="")
+        config.write_text(config.read_text() + "\n[http]\npoll_processes = 2\n")
+        daemon = Daemon(config)
+        daemon.wait_started()
+        started = re.search(r"2 poll worker processes started \(pids ([\d ]+)\)", daemon.output())
+        assert started, daemon.output()
+        wait_until(lambda: desk.settled(2), 60, message="both statements stored, classified and delivered")
+        title, text = ESCALATORY[1]
+        desk.add("feed1", title, text)
+        wait_until(lambda: any(title in str(p) for _, p, _ in desk.slack), 30, message="the new alert on Slack")
+        assert daemon.stop() == 0, daemon.output()
+        _wait_gone(started.group(1).split())
+
+        killed = Daemon(config)  # SIGKILL: the workers notice the daemon is gone and end too
+        killed.wait_started()
+        again = re.search(r"poll worker processes started \(pids ([\d ]+)\)", killed.output())
+        assert again, killed.output()
+        killed.kill()
+        killed.process.wait()
+        _wait_gone(again.group(1).split())
+    finally:
+        desk.stop()
+
+
+def _wait_gone(pids: list[str]) -> None:
+    def gone(pid: str) -> bool:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+        except OSError:
+            return True
+    for pid in pids:
+        wait_until(lambda pid=pid: gone(pid), 10, message=f"worker process {pid} to end")
