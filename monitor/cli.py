@@ -443,7 +443,7 @@ def alerts_replay(ctx: click.Context, rule_name: str, since: str, full: bool) ->
                    "or a transformers model name.")
 @click.option("--finetune-epochs", default=4, show_default=True,
               help="Fine-tune the encoder with LoRA adapters for this many epochs (0: frozen encoder).")
-@click.option("--top-layers", default=4, show_default=True,
+@click.option("--top-layers", default=6, show_default=True,
               help="How many of the encoder's top layers the LoRA adapters fine-tune.")
 @click.option("--refit/--no-refit", default=True, show_default=True,
               help="After choosing calibration and thresholds on dev, train again on train + dev.")

@@ -60,7 +60,10 @@ def transaction(db: Database) -> Iterator[None]:
     if db.conn.in_transaction:
         yield
         return
-    db.conn.execute("begin")
+    # IMMEDIATE takes the write lock now, waiting on the busy timeout. A deferred transaction
+    # that reads first and writes later fails at once ("database is locked") if another
+    # connection wrote in between: SQLite cannot upgrade its stale read snapshot.
+    db.conn.execute("begin immediate")
     try:
         yield
     except BaseException:
