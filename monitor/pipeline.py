@@ -147,10 +147,9 @@ def _record_deletions(runtime: Runtime, db, source_id: str,  # type: ignore[no-u
     """Marks confirmed deletions and queues a `deleted` alert wherever the statement had alerted."""
     if not external_ids:
         return []
-    with transaction(db):
-        ids = mark_deleted(db, source_id, external_ids, runtime.now())
-        for statement_id in ids:
-            queue_follow_ups(runtime.config.alerts, runtime.channels, db, statement_id, "deleted", runtime.now())
+    ids = mark_deleted(db, source_id, external_ids, runtime.now())
+    for statement_id in ids:  # in _store's transaction: the mark and its alerts commit together
+        queue_follow_ups(runtime.config.alerts, runtime.channels, db, statement_id, "deleted", runtime.now())
     return ids
 
 

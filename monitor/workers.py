@@ -25,7 +25,7 @@ from concurrent.futures.process import BrokenProcessPool
 import httpx
 
 from monitor.config import Config, SourceConfig
-from monitor.errors import SourceUnavailableError
+from monitor.errors import SourceError, SourceUnavailableError
 from monitor.models import Cursor, PollResult
 from monitor.sources import POLLERS, PollContext
 from monitor.store import open_db
@@ -155,9 +155,7 @@ def _exit_with(daemon_pid: int, every: float = 1.0) -> None:
         time.sleep(every)
         try:
             os.kill(daemon_pid, 0)
-        except ProcessLookupError:
-            os._exit(0)
-        except PermissionError:  # the pid now belongs to another user's process: ours is gone
+        except (ProcessLookupError, PermissionError):  # gone, or the pid now is another user's
             os._exit(0)
 
 
@@ -177,8 +175,6 @@ def _poll(source_id: str, cursor: Cursor | None) -> tuple[PollResult, float]:
                                  config.source(source_id), cursor)
         return result, time.monotonic() - start
     except Exception as exc:  # SourceErrors travel as themselves; anything else as its name and text
-        from monitor.errors import SourceError
-
         if isinstance(exc, SourceError):
             raise
         log.exception("source %r: internal error while polling", source_id)

@@ -29,7 +29,7 @@ def sync_sources(db: Database, sources: tuple[SourceConfig, ...]) -> None:
 
 def get_cursor(db: Database, source_id: str) -> Cursor | None:
     row = db.conn.execute("select cursor, etag, last_modified from source_state where source_id = ?",
-                     [source_id]).fetchone()
+                          [source_id]).fetchone()
     if row is None or (row[0] is None and row[1] is None and row[2] is None):
         return None
     return Cursor(etag=row[1], last_modified=row[2], position=row[0])
@@ -40,10 +40,10 @@ def record_success(db: Database, source_id: str, cursor: Cursor, now: datetime, 
     """Saves the cursor and marks the poll healthy. Call in the same transaction as the statements."""
     db.conn.execute("insert or ignore into source_state (source_id) values (?)", [source_id])
     db.conn.execute("update source_state set cursor = ?, etag = ?, last_modified = ?, last_poll_at = ?, "
-               "last_success_at = ?, last_error = null, consecutive_failures = 0, next_poll_at = ?, "
-               "last_new = ?, last_duration_ms = ? where source_id = ?",
-               [cursor.position, cursor.etag, cursor.last_modified, iso(now), iso(now), iso(next_poll_at),
-                new, duration_ms, source_id])
+                    "last_success_at = ?, last_error = null, consecutive_failures = 0, next_poll_at = ?, "
+                    "last_new = ?, last_duration_ms = ? where source_id = ?",
+                    [cursor.position, cursor.etag, cursor.last_modified, iso(now), iso(now), iso(next_poll_at),
+                     new, duration_ms, source_id])
 
 
 def record_failure(db: Database, source_id: str, error: str, now: datetime, interval: float,

@@ -33,7 +33,7 @@ def save_statements(db: Database, statements: Iterable[Statement], now: datetime
         for s in statements:
             digest = content_hash(s.title, s.text)
             row = db.conn.execute("select id, content_hash, version from statements "
-                             "where source_id = ? and external_id = ?", [s.source_id, s.external_id]).fetchone()
+                                  "where source_id = ? and external_id = ?", [s.source_id, s.external_id]).fetchone()
             if row is None:
                 cursor = db.conn.execute(
                     "insert into statements (source_id, external_id, url, actor, author, title, text, lang, "
@@ -49,26 +49,26 @@ def save_statements(db: Database, statements: Iterable[Statement], now: datetime
             elif row[1] != digest:
                 statement_id, version = row[0], row[2] + 1
                 db.conn.execute("update statements set title = ?, text = ?, url = coalesce(?, url), "
-                           "content_hash = ?, item_hash = ?, raw = ?, edited_at = ?, version = ? where id = ?",
-                           [s.title, s.text, s.url, digest, s.item_hash, s.raw, seen_at, version, statement_id])
+                                "content_hash = ?, item_hash = ?, raw = ?, edited_at = ?, version = ? where id = ?",
+                                [s.title, s.text, s.url, digest, s.item_hash, s.raw, seen_at, version, statement_id])
                 _save_version(db, statement_id, version, s, digest, seen_at)
                 edited.append(statement_id)
             elif s.item_hash:
                 db.conn.execute("update statements set item_hash = ? where id = ? and item_hash is not ?",
-                           [s.item_hash, row[0], s.item_hash])
+                                [s.item_hash, row[0], s.item_hash])
     return SaveResult(new=tuple(new), edited=tuple(edited))
 
 
 def _save_version(db: Database, statement_id: int, version: int, s: Statement, digest: str,
                   seen_at: str | None) -> None:
     db.conn.execute("insert into statement_versions (statement_id, version, title, text, content_hash, seen_at) "
-               "values (?, ?, ?, ?, ?, ?)", [statement_id, version, s.title, s.text, digest, seen_at])
+                    "values (?, ?, ?, ?, ?, ?)", [statement_id, version, s.title, s.text, digest, seen_at])
 
 
 def item_hash(db: Database, source_id: str, external_id: str) -> str | None:
     """The stored listing hash of a statement, or None when it was never seen."""
     row = db.conn.execute("select item_hash from statements where source_id = ? and external_id = ?",
-                     [source_id, external_id]).fetchone()
+                          [source_id, external_id]).fetchone()
     return row[0] if row else None
 
 
