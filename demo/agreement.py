@@ -10,7 +10,6 @@ model decides differently, then the count.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -19,6 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 from monitor.classify import statement_text  # noqa: E402
 from monitor.classify.hf import HFClassifier  # noqa: E402
+from monitor.replay import load_scenario  # noqa: E402
 from monitor.text import html_to_text  # noqa: E402
 
 
@@ -26,7 +26,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=str(ROOT / "models" / "stance-topic"), help="model folder")
     args = parser.parse_args()
-    scenario = json.loads((ROOT / "demo" / "scenario.json").read_text(encoding="utf-8"))
+    scenario = load_scenario(ROOT / "demo" / "scenario.json")
     items = [item for item in scenario["items"] if item.get("expected_stance")]
     texts = [statement_text(item.get("title"), html_to_text(item.get("content_html") or item.get("summary")))
              for item in items]
